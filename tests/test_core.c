@@ -1,0 +1,116 @@
+/* test_core.c — status, allocation injection, RNG statistics and streams, CRC-32, paths. */
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "scarp/alloc.h"
+#include "scarp/fsutil.h"
+#include "scarp/rng.h"
+
+static void test_rng_reproducible_and_streams(void)
+{
+    scarp_rng a, b, c;
+    scarp_rng_seed(&a, 42);
+    scarp_rng_seed(&b, 42);
+    scarp_rng_stream(&c, 42, 1);
+    int same = 1, differ = 0;
+    for (int i = 0; i < 1000; i++) {
+        uint64_t x = scarp_rng_u64(&a), y = scarp_rng_u64(&b), z = scarp_rng_u64(&c);
+        same &= x == y;
+        differ += x != z;
+    }
+    CHECK(same);
+    CHECK_EQ_INT(differ, 1000);
+}
+
+static void test_rng_distributions(void)
+{
+    scarp_rng r;
+    scarp_rng_seed(&r, 7);
+    const int n = 200000;
+    double su = 0, sn = 0, sn2 = 0, sg = 0, sg2 = 0;
+    long counts[10] = {0};
+    for (int i = 0; i < n; i++) {
+        double u = scarp_rng_uniform(&r);
+        CHECK(u >= 0 && u < 1);
+        su += u;
+        double z = scarp_rng_normal(&r);
+        sn += z;
+        sn2 += z * z;
+        double g = scarp_rng_gamma(&r, 0.7);
+        sg += g;
+        sg2 += g * g;
+        counts[scarp_rng_below(&r, 10)]++;
+    }
+    CHECK_NEAR(su / n, 0.5, 0.005);
+    CHECK_NEAR(sn / n, 0.0, 0.01);
+    CHECK_NEAR(sn2 / n, 1.0, 0.02);
+    /* Gamma(k, 1): mean k, variance k. */
+    CHECK_NEAR(sg / n, 0.7, 0.01);
+    CHECK_NEAR(sg2 / n - (sg / n) * (sg / n), 0.7, 0.03);
+    for (int k = 0; k < 10; k++) CHECK_NEAR(counts[k] / (double)n, 0.1, 0.005);
+}
+
+static void test_crc32_known_value(void)
+{
+    /* The CRC-32 check value of "123456789" (ITU-T V.42 / IEEE 802.3) is 0xCBF43926. */
+    CHECK_EQ_INT(scarp_crc32(0, "123456789", 9), 0xCBF43926u);
+    uint32_t part = scarp_crc32(0, "12345", 5);
+    CHECK_EQ_INT(scarp_crc32(part, "6789", 4), 0xCBF43926u);
+}
+
+static void test_alloc_injection(void)
+{
+    scarp_alloc_fail_after(1);
+    void *a = scarp_malloc(16);
+    void *b = scarp_malloc(16);
+    CHECK(a != NULL);
+    CHECK(b == NULL);
+    CHECK(strstr(scarp_last_error(), "out of memory") != NULL);
+    void *c = scarp_malloc(16);
+    CHECK(c != NULL);
+    scarp_free(a);
+    scarp_free(c);
+}
+
+static void test_atomic_write_and_paths(void)
+{
+    char dir[] = "/tmp/scarp_core_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char sub[512], file[600];
+    snprintf(sub, sizeof sub, "%s/a/b", dir);
+    CHECK_OK(scarp_mkdir_p(sub));
+    CHECK_OK(scarp_path_join(file, sizeof file, sub, "x.txt"));
+    CHECK_OK(scarp_write_file_atomic(file, "hello", 5));
+    char *data;
+    size_t n;
+    CHECK_OK(scarp_read_file(file, &data, &n));
+    CHECK_EQ_INT(n, 5);
+    CHECK(strcmp(data, "hello") == 0);
+    scarp_free(data);
+    char partial[700];
+    scarp_partial_name(partial, sizeof partial, file);
+    CHECK(!scarp_file_exists(partial));
+    CHECK_FAILS(scarp_read_file("/nonexistent/scarp/file", &data, &n), SCARP_ERR_IO);
+    CHECK(strstr(scarp_last_error(), "/nonexistent/scarp/file") != NULL);
+    char resolved[600];
+    CHECK_OK(scarp_path_resolve(resolved, sizeof resolved, "/data/study/study.ini", "dem.tif"));
+    CHECK(strcmp(resolved, "/data/study/dem.tif") == 0);
+    CHECK_OK(scarp_path_resolve(resolved, sizeof resolved, "/data/study/study.ini", "/abs/dem.tif"));
+    CHECK(strcmp(resolved, "/abs/dem.tif") == 0);
+    unlink(file);
+    rmdir(sub);
+    snprintf(sub, sizeof sub, "%s/a", dir);
+    rmdir(sub);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    RUN(test_rng_reproducible_and_streams);
+    RUN(test_rng_distributions);
+    RUN(test_crc32_known_value);
+    RUN(test_alloc_injection);
+    RUN(test_atomic_write_and_paths);
+    return check_summary();
+}
