@@ -1,0 +1,122 @@
+/* config.h — the study configuration (INI, read with libinih): the contract between the
+ * stages. Every key has the default of DESIGN.md; unknown keys and sections are errors
+ * that suggest the nearest known key. Paths in the file are resolved relative to the
+ * config file's folder. Implemented in src/io/config.c. */
+#ifndef SCARP_CONFIG_H
+#define SCARP_CONFIG_H
+#include <stdint.h>
+#include "scarp/status.h"
+
+#define SCARP_MAX_LAYERS 32
+#define SCARP_MAX_MODELS 16
+#define SCARP_PATH_MAX 1024
+
+typedef enum { SCARP_KIND_CONTINUOUS = 0, SCARP_KIND_CATEGORICAL, SCARP_KIND_CIRCULAR } scarp_layer_kind;
+
+/* DEM derivatives that a [layer.*] with `derive = ...` asks for (bit flags). */
+enum {
+    SCARP_DERIVE_SLOPE = 1 << 0,
+    SCARP_DERIVE_ASPECT = 1 << 1,    /* circular: sin, cos */
+    SCARP_DERIVE_TWI = 1 << 2,
+    SCARP_DERIVE_SPI = 1 << 3,       /* stored as ln(SPI) */
+    SCARP_DERIVE_CURVATURE = 1 << 4, /* plan and profile */
+    SCARP_DERIVE_RIVERS = 1 << 5     /* distance to rivers from an accumulation threshold */
+};
+
+typedef struct {
+    char name[64];             /* the section suffix: [layer.NAME] */
+    char path[SCARP_PATH_MAX]; /* resolved */
+    int band;                  /* 1-based, default 1 */
+    scarp_layer_kind kind;
+    unsigned derive;           /* SCARP_DERIVE_* flags (DEM only) */
+} scarp_layer_config;
+
+typedef struct {
+    char name[64];             /* [distance.NAME] */
+    char path[SCARP_PATH_MAX];
+} scarp_distance_config;
+
+typedef struct {
+    /* [project] */
+    char config_path[SCARP_PATH_MAX]; /* the file this was read from */
+    char out[SCARP_PATH_MAX];         /* default "run", resolved */
+    uint64_t seed;                    /* 42 */
+    int threads;                      /* 0 = all cores */
+
+    /* [grid] */
+    char grid_reference[64];          /* layer name, default "dem"; "" when crs/extent given */
+    char grid_crs[256];
+    double grid_resolution;           /* 0 = unset */
+    double grid_extent[4];            /* xmin ymin xmax ymax; all 0 = unset */
+
+    /* [layer.*], [distance.*], [ndvi] */
+    int n_layers;
+    scarp_layer_config layers[SCARP_MAX_LAYERS];
+    int n_distances;
+    scarp_distance_config distances[SCARP_MAX_LAYERS];
+    char ndvi_red[SCARP_PATH_MAX];    /* "" = no NDVI */
+    int ndvi_red_band;
+    char ndvi_nir[SCARP_PATH_MAX];
+    int ndvi_nir_band;
+    char flow[8];                     /* "mfd" (default) | "d8" */
+    double river_threshold_km2;       /* accumulation threshold for derived rivers, default 1.0 */
+
+    /* [inventory] */
+    char inventory_path[SCARP_PATH_MAX];
+    char inventory_x[64], inventory_y[64]; /* CSV columns, default "x", "y" */
+    char inventory_crs[256];          /* CSV only; default: the grid's CRS */
+    char inventory_date[64];          /* optional column, default "date" if present */
+    char inventory_label[64];         /* optional 1/0 column: both classes given */
+
+    /* [negatives] */
+    double negatives_ratio;           /* 1 */
+    double negatives_min_distance;    /* 300 m */
+    char negatives_dates[16];         /* "matched" | "uniform" */
+
+    /* [temporal] (all optional: no temporal branch when no series is given) */
+    char stations_path[SCARP_PATH_MAX];
+    char stations_crs[256];           /* default EPSG:4326 if x/y look like lon/lat, else grid */
+    char rainfall_path[SCARP_PATH_MAX];
+    char reservoirs_path[SCARP_PATH_MAX];
+    char reservoir_levels_path[SCARP_PATH_MAX];
+    int window;                       /* 30 days */
+    double temporal_resolution;       /* 1000 m */
+    char interpolation[16];           /* "idw" */
+    double idw_power;                 /* 2 */
+    char reservoir_interpolation[16]; /* "nearest" | "idw" */
+
+    /* [split] */
+    char split_method[16];            /* "random" | "spatial" */
+    double split_train, split_val, split_test; /* 0.70 0.15 0.15 */
+    int folds, repeats;               /* 1, 1 */
+    double block_size;                /* spatial blocks: metres, default 5000 */
+
+    /* [model] */
+    int n_models;
+    char models[SCARP_MAX_MODELS][32]; /* cnn_lstm cnn lstm mlp svm tree forest logreg */
+    int patch, epochs, batch;          /* 22 50 32 */
+    double lr, l2, dropout, recurrent_dropout; /* 0.001 0.01 0.2 0.2 */
+    char select[16];                   /* "val_bce" | "val_loss" */
+    int trees;                         /* forest: 500 */
+
+    /* [map] */
+    char map_model[32];               /* "cnn_lstm" */
+    int map_classes;                  /* 4 */
+    char map_breaks[16];              /* natural | quantile | equal | target | fixed */
+    double map_thresholds[8];         /* fixed breaks (classes - 1) or target shares */
+    int map_n_thresholds;
+    char map_date[16];                /* "auto" (wettest window) or yyyy-mm-dd */
+    int map_tile;                     /* tile size in cells, default 512 */
+} scarp_config;
+
+/* Fills every default. */
+void scarp_config_defaults(scarp_config *c);
+/* Reads an INI file over the defaults. Errors name file, line and key (with a suggestion
+ * for unknown keys). */
+scarp_status scarp_config_load(scarp_config *c, const char *path);
+/* Index of a layer by name, -1 if absent. */
+int scarp_config_layer(const scarp_config *c, const char *name);
+/* 1 if `model` is in [model] models. */
+int scarp_config_has_model(const scarp_config *c, const char *model);
+
+#endif

@@ -1,0 +1,47 @@
+/* vector.h — vector input/output through OGR (any OGR source: GeoPackage, Shapefile,
+ * GeoJSON, ...). Reading reprojects to the grid's CRS; writing is crash-safe
+ * ("<path>.partial" renamed on commit). Implemented in src/io/vector.c. */
+#ifndef SCARP_VECTOR_H
+#define SCARP_VECTOR_H
+#include <stdint.h>
+#include "scarp/grid.h"
+#include "scarp/status.h"
+
+typedef enum { SCARP_GEOM_POINT = 0, SCARP_GEOM_LINE, SCARP_GEOM_POLYGON } scarp_geom_kind;
+
+/* Points (polygons → centroid, lines → midpoint of their length) with all attribute
+ * fields as strings, coordinates transformed into `to_wkt` (NULL: kept as they are). */
+typedef struct {
+    int64_t n;
+    double *x, *y;
+    int n_fields;
+    char **field_names; /* n_fields */
+    char **values;      /* n * n_fields, row-major; NULL where unset */
+    char crs[128];      /* the source CRS name, for reports */
+} scarp_point_table;
+
+scarp_status scarp_vector_read_points(const char *path, const char *to_wkt, scarp_point_table *out);
+void scarp_point_table_free(scarp_point_table *t);
+/* Index of a field by name (case-insensitive), -1 if absent. */
+int scarp_point_table_field(const scarp_point_table *t, const char *name);
+
+/* Burns every feature of every layer of `path` (lines, polygons' outlines and points;
+ * reprojected to the grid) into mask (w*h, 1 = feature) with GDAL's rasterizer
+ * (ALL_TOUCHED). *n_features gets the count. A source with no feature on the grid is an
+ * error naming the file. */
+scarp_status scarp_vector_rasterize(const char *path, const scarp_grid *grid, uint8_t *mask, int64_t *n_features);
+
+/* Writer: one layer per file. field_types is a string with one letter per field:
+ * 'i' integer, 'r' real, 's' string, 'd' date (ISO yyyy-mm-dd). */
+typedef struct scarp_vector_writer scarp_vector_writer;
+scarp_status scarp_vector_writer_open(scarp_vector_writer **w, const char *path, const char *layer_name,
+                                      const char *crs_wkt, scarp_geom_kind kind, const char *const *field_names,
+                                      const char *field_types, int n_fields);
+/* values: n_fields strings (NULL = unset). */
+scarp_status scarp_vector_write_point(scarp_vector_writer *w, double x, double y, const char *const *values);
+/* xy: n_points interleaved x, y. */
+scarp_status scarp_vector_write_line(scarp_vector_writer *w, const double *xy, int n_points, const char *const *values);
+scarp_status scarp_vector_writer_commit(scarp_vector_writer *w); /* frees w */
+void scarp_vector_writer_abort(scarp_vector_writer *w);           /* deletes the partial file; accepts NULL */
+
+#endif
