@@ -5,6 +5,7 @@
 #include "check.h"
 #include "scarp/alloc.h"
 #include "scarp/fsutil.h"
+#include "scarp/hash.h"
 #include "scarp/rng.h"
 
 static void test_rng_reproducible_and_streams(void)
@@ -105,8 +106,28 @@ static void test_atomic_write_and_paths(void)
     rmdir(dir);
 }
 
+static void test_sha256_fips_vectors(void)
+{
+    /* FIPS 180-2 appendix B.1 and the empty-string digest. */
+    scarp_hash *h;
+    char hex[65];
+    CHECK_OK(scarp_hash_begin(&h));
+    scarp_hash_update(h, "abc", 3);
+    scarp_hash_end(h, hex);
+    CHECK_MSG(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0, "got %s", hex);
+    char path[] = "/tmp/scarp_hash_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_OK(scarp_hash_file(path, hex));
+    CHECK_MSG(strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0, "got %s", hex);
+    unlink(path);
+    CHECK_FAILS(scarp_hash_file("/nonexistent/x.tif", hex), SCARP_ERR_IO);
+}
+
 int main(void)
 {
+    RUN(test_sha256_fips_vectors);
     RUN(test_rng_reproducible_and_streams);
     RUN(test_rng_distributions);
     RUN(test_crc32_known_value);
