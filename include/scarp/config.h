@@ -76,6 +76,8 @@ typedef struct {
     /* [temporal] (all optional: no temporal branch when no series is given) */
     char stations_path[SCARP_PATH_MAX];
     char stations_crs[256];           /* default EPSG:4326 if x/y look like lon/lat, else grid */
+    char stations_id[64];             /* column names in the stations/reservoirs files: "id" */
+    char stations_x[64], stations_y[64]; /* "x", "y" (lon/lat auto-detected when absent) */
     char rainfall_path[SCARP_PATH_MAX];
     char reservoirs_path[SCARP_PATH_MAX];
     char reservoir_levels_path[SCARP_PATH_MAX];
@@ -90,6 +92,8 @@ typedef struct {
     double split_train, split_val, split_test; /* 0.70 0.15 0.15 */
     int folds, repeats;               /* 1, 1 */
     double block_size;                /* spatial blocks: metres, default 5000 */
+    char split_blocks[16];            /* spatial: "kmeans" (default) | "squares" */
+    int split_clusters;               /* spatial k-means clusters, default 0 = auto (n / 25, 10..200) */
 
     /* [model] */
     int n_models;

@@ -25,9 +25,9 @@ void scarp_point_table_free(scarp_point_table *t);
 /* Index of a field by name (case-insensitive), -1 if absent. */
 int scarp_point_table_field(const scarp_point_table *t, const char *name);
 
-/* Burns every feature of every layer of `path` (lines, polygons' outlines and points;
- * reprojected to the grid) into mask (w*h, 1 = feature) with GDAL's rasterizer
- * (ALL_TOUCHED). *n_features gets the count. A source with no feature on the grid is an
+/* Burns every feature of every layer of `path` (lines, points, and polygons filled:
+ * a cell inside a lake or a wide river is at distance 0; reprojected to the grid) into
+ * mask (w*h, 1 = feature) with GDAL's rasterizer (ALL_TOUCHED). *n_features gets the count. A source with no feature on the grid is an
  * error naming the file. */
 scarp_status scarp_vector_rasterize(const char *path, const scarp_grid *grid, uint8_t *mask, int64_t *n_features);
 

@@ -1,10 +1,91 @@
-/* cmd_map.c — `scarp map`: placeholder until its issue lands (owned by that issue). */
+/* cmd_map.c — `scarp map CONFIG`: susceptibility and class maps for the whole grid
+ * (DESIGN.md §6), resumable, and shared among MPI ranks under mpirun. */
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
+#include "scarp/config.h"
+#include "scarp/map.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: scarp map CONFIG [--model NAME|PATH[,PATH...]] [--out DIR] [--tile N] [--threads N]\n"
+            "                        [--keep-tiles] [--quiet]\n\n"
+            "Applies a trained model to every valid cell of the grid and writes OUT/map/:\n"
+            "susceptibility.tif (Float32 COG), classes.tif (Byte COG with colours and class names),\n"
+            "classes.qml (QGIS style), uncertainty_sd.tif (when several fold/repeat models are found),\n"
+            "quicklook.png, rates.png, summary.json (per-class statistics, success/prediction-rate\n"
+            "curves) and figures.json. A killed run resumes where it stopped: finished tiles are kept\n"
+            "in OUT/map/tiles/ and the result is the same file.\n\n"
+            "options:\n"
+            "  --model NAME   model to map (default: [map] model); NAME.model in OUT/models, or the\n"
+            "                 ensemble OUT/models/NAME.*.model, or explicit model file paths\n"
+            "  --tile N       tile size in cells (default: [map] tile = 512)\n"
+            "  --keep-tiles   keep OUT/map/tiles after the map is assembled\n"
+            "  --out DIR      run folder (default: [project] out)\n"
+            "  --threads N    threads (0 = all cores)\n"
+            "  --quiet        no progress output\n\n"
+            "examples:\n"
+            "  scarp map area/study.ini\n"
+            "  scarp map area/study.ini --model forest --tile 256\n"
+            "  mpirun -np 4 scarp map area/study.ini     # ranks share the tiles\n");
+}
 
 int cmd_map(int argc, char **argv)
 {
-    fprintf(stderr, "scarp map: not available in this build yet\n");
-    return 1;
+    enum { OPT_MODEL = 2001, OPT_TILE, OPT_KEEP };
+    static const struct option longopts[] = {{"model", required_argument, 0, OPT_MODEL},
+                                             {"tile", required_argument, 0, OPT_TILE},
+                                             {"keep-tiles", no_argument, 0, OPT_KEEP},
+                                             CLI_COMMON_LONG_OPTIONS,
+                                             {0, 0, 0, 0}};
+    cli_common common = {0};
+    scarp_map_options opts = {0};
+    int opt;
+    long v;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_MODEL: opts.model_name = optarg; break;
+        case OPT_TILE:
+            if (cli_parse_int("map", "--tile", optarg, 16, 65536, &v)) return 2;
+            opts.tile = (int)v;
+            break;
+        case OPT_KEEP: opts.keep_tiles = 1; break;
+        case CLI_OPT_HELP: usage(stdout); return 0;
+        default: {
+            int r = cli_common_option(&common, opt, optarg, "map");
+            if (r < 0) return 2;
+            if (r == 0) return cli_usage_error("map", "unknown option");
+        }
+        }
+    }
+    if (optind != argc - 1) return cli_usage_error("map", "expected one CONFIG file");
+    cli_common_apply(&common);
+    scarp_config cfg;
+    scarp_config_defaults(&cfg);
+    scarp_status st = scarp_config_load(&cfg, argv[optind]);
+    if (st) return cli_fail("map", st);
+    const char *out = common.out ? common.out : cfg.out;
+    scarp_progress prog;
+    scarp_progress_init(&prog, common.quiet);
+    scarp_map_report rep;
+    st = scarp_map_run_ex(&cfg, out, &opts, &prog, &rep);
+    if (st) return cli_fail("map", st);
+    if (!common.quiet && rep.valid_cells > 0) {
+        printf("map: %lld valid cells of %lld, %lld tiles computed (%lld resumed), %.0f cells/s\n",
+               (long long)rep.valid_cells, (long long)rep.cells, (long long)rep.tiles, (long long)rep.tiles_skipped,
+               rep.cells_per_second);
+        if (rep.date[0]) printf("map date: %s (antecedent window ends the day before)\n", rep.date);
+        printf("classes:");
+        for (int c = 0; c < rep.stats.k; c++)
+            printf(" %s %.1f%% area / %.1f%% landslides (FR %.2f);", scarp_class_names(rep.stats.k)[c],
+                   100 * rep.stats.area_share[c], 100 * rep.stats.ls_share[c], rep.stats.frequency_ratio[c]);
+        printf("\nlandslides in the high classes: %.1f%% (test split %.1f%%)\n", 100 * rep.stats.ls_high,
+               100 * rep.stats.test_high);
+        printf("outputs: %s/map/\n", out);
+    }
+    return 0;
 }

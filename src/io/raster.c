@@ -233,7 +233,9 @@ scarp_status scarp_warped_open(scarp_warped **out, const char *path, int band, c
             goto fail;
         }
         GDALSetProjection(w->vrt, grid->wkt);
-        /* GDALCreateWarpedVRT took ownership of the options (and transformer). */
+        /* The VRT cloned the options and owns the transformer (as GDALAutoCreateWarpedVRT
+         * does): the options struct itself is ours to free. */
+        GDALDestroyWarpOptions(wo);
         w->band = GDALGetRasterBand(w->vrt, 1);
         GDALSetRasterNoDataValue(w->band, NAN);
         w->has_nodata = 1;

@@ -1,0 +1,157 @@
+/* map.h — the map engine (DESIGN.md §6): a trained model applied to every valid cell of
+ * the grid, tile by tile, exactly and fast.
+ *
+ * Dense evaluation (src/map/dense.c): with 'valid' 3×3 convolutions and 2×2 floor
+ * pooling, the per-patch CNN branch equals ONE pass over a tile with stride-1 pooling and
+ * dilations 1, 2, 4 ("algorithme à trous": Holschneider et al. 1989; Mallat 1999; for
+ * CNNs Giusti et al. 2013, "Fast image scanning with deep max-pooling convolutional
+ * neural networks", ICIP; Long et al. 2015). Batch norm comes after pooling in each block
+ * and is applied as a per-channel affine map in the pooling pass. The patch of cell
+ * (r, c) spans rows r−11 … r+10 (centre at H/2 = 11), so a tile of th × tw outputs needs
+ * an input window of (th + 21) × (tw + 21) starting at (row0 − 11, col0 − 11).
+ * The LSTM branch runs once per temporal-grid cell; its share of the first dense layer
+ * (W_t·h + b) is precomputed per temporal cell and broadcast to the cells it holds.
+ *
+ * Tiles (src/map/tiles.c): a journal (OUT/map/tiles/tiles.done) lists finished tiles, each
+ * stored crash-safely as OUT/map/tiles/tNNNNNNNN.bin; a rerun after a crash or kill -9
+ * skips them and assembles the same bytes. MPI (src/map/mpi.c): under mpirun, ranks take
+ * tiles round-robin; rank 0 assembles.
+ */
+#ifndef SCARP_MAP_H
+#define SCARP_MAP_H
+#include <stddef.h>
+#include <stdint.h>
+#include "scarp/classes.h"
+#include "scarp/config.h"
+#include "scarp/nn.h"
+#include "scarp/progress.h"
+#include "scarp/status.h"
+
+/* Rows/columns of a tile's input window before and after the output cell. */
+#define SCARP_MAP_HALO_BEFORE 11
+#define SCARP_MAP_HALO_AFTER 10
+#define SCARP_MAP_HALO (SCARP_MAP_HALO_BEFORE + SCARP_MAP_HALO_AFTER)
+
+/* ---- dense engine ------------------------------------------------------------------ */
+
+/* The model's tensors rearranged for dense evaluation (owned copies). */
+typedef struct {
+    scarp_model_kind kind;
+    int C;             /* input channels (0 for lstm/mlp) */
+    int F[3];          /* filters per block */
+    float *conv_w[3];  /* (F_l, F_{l-1}·9): OIHW flattened = the GEMM's A */
+    float *conv_b[3];  /* (F_l) */
+    float *bn_scale[3], *bn_shift[3]; /* (F_l): γ/√(var+ε), β − mean·scale */
+    int n_cnn, n_lstm; /* widths of the head input parts (cnn_lstm: 128, 64) */
+    int H1, H2;        /* dense widths (128, 64) */
+    float *w1c;        /* (H1, n_cnn) transposed from Keras (In, Out) */
+    float *w1t;        /* (H1, n_lstm or F for the MLP) */
+    float *b1;         /* (H1) */
+    float *w2, *b2;    /* (H2, H1), (H2) */
+    float *w3;         /* (H2) */
+    float b3;
+} scarp_dense_net;
+
+/* Builds the dense form of a model's CNN branch and head. The CNN must reduce a patch to
+ * 1×1 (patch 22 or 23); other sizes are SCARP_ERR_INPUT. */
+scarp_status scarp_dense_net_init(scarp_dense_net *net, const scarp_model *model);
+void scarp_dense_net_free(scarp_dense_net *net); /* accepts NULL */
+
+/* Per-thread buffers for tiles up to max_w × max_h outputs (sized once; no allocation in
+ * scarp_dense_tile). */
+typedef struct scarp_dense_work scarp_dense_work;
+scarp_status scarp_dense_work_new(const scarp_dense_net *net, int max_w, int max_h, scarp_dense_work **w);
+void scarp_dense_work_free(scarp_dense_work *w);
+/* The input buffer to fill before scarp_dense_tile: (C, th + 21, tw + 21), contiguous,
+ * normalised (nodata already replaced by the channel means). */
+float *scarp_dense_work_input(scarp_dense_work *w);
+
+/* Temporal gains: G (n_t, H1), row t = W1_t · h_t + b1 for temporal cell t (cnn: just b1,
+ * n_t = 1). tidx (th·tw) gives each output cell's row of G (NULL: row 0 for all).
+ * Writes prob (th, tw) = the model's probability for every cell of the tile (the caller
+ * masks invalid cells). */
+void scarp_dense_tile(const scarp_dense_net *net, scarp_dense_work *w, int tw, int th, const float *G,
+                      const int32_t *tidx, float *prob);
+/* First-layer pre-activations from the non-CNN part of the head input: G (n, H1) =
+ * h (n, n_lstm) · W1[n_cnn:, :] + b1 (cnn_lstm/lstm: LSTM states; mlp: tabular rows;
+ * cnn: h = NULL, n = 1, G = b1). */
+void scarp_dense_gain(const scarp_dense_net *net, const float *h, int64_t n, float *G);
+/* The same head for rows of precomputed first-layer pre-activations: used by lstm/mlp
+ * maps. z1 (n, H1) is overwritten. */
+void scarp_dense_head_rows(const scarp_dense_net *net, float *z1, int64_t n, float *prob, float *scratch /* (n, H2) */);
+
+/* FLOPs per output cell of the dense pass for a tw × th tile (conv + head, 2 × MAC). */
+double scarp_dense_flops_per_cell(const scarp_dense_net *net, int tw, int th);
+
+/* ---- tiling, journal, MPI ------------------------------------------------------------ */
+
+typedef struct {
+    int64_t width, height;  /* grid */
+    int tile_w, tile_h;
+    int64_t nx, ny, n;      /* tiles across, down, total */
+} scarp_tiling;
+void scarp_tiling_init(scarp_tiling *t, int64_t width, int64_t height, int tile_w, int tile_h);
+/* Window of tile i (raster order). */
+void scarp_tiling_tile(const scarp_tiling *t, int64_t i, int64_t *col0, int64_t *row0, int *w, int *h);
+
+/* The store of finished tiles: dir/tNNNNNNNN.bin (bands × h × w floats, header with a
+ * CRC) and dir/tiles.done (+ tiles.done.RANK under MPI), one line per tile, fsync'd after
+ * the tile file is renamed into place. plan_key identifies the run (grid, tile size,
+ * model checksum, date...): a store made for another plan is cleared on open. */
+typedef struct scarp_tile_store scarp_tile_store;
+scarp_status scarp_tile_store_open(scarp_tile_store **s, const char *dir, const scarp_tiling *tiling, int bands,
+                                   const char *plan_key, int rank);
+/* 1 if tile i is journalled as done (and its file is intact). */
+int scarp_tile_store_done(const scarp_tile_store *s, int64_t i);
+int64_t scarp_tile_store_count_done(const scarp_tile_store *s);
+/* Stores tile i (bands × h × w) crash-safely, then journals it. Thread-safe. */
+scarp_status scarp_tile_store_put(scarp_tile_store *s, int64_t i, const float *data);
+/* Reads tile i back (bands × h × w). Thread-safe. */
+scarp_status scarp_tile_store_get(const scarp_tile_store *s, int64_t i, float *data);
+/* Re-reads every journal (after other ranks finished). */
+scarp_status scarp_tile_store_refresh(scarp_tile_store *s);
+/* Deletes the tile files and journals, then the folder. */
+void scarp_tile_store_remove(scarp_tile_store *s);
+void scarp_tile_store_close(scarp_tile_store *s); /* accepts NULL */
+
+/* MPI: initialised only when launched by mpirun (OMPI_COMM_WORLD_SIZE / PMI_SIZE set) and
+ * built with SCARP_HAVE_MPI; otherwise rank 0 of 1. */
+void scarp_mpi_start(int *rank, int *size);
+void scarp_mpi_barrier(void);
+/* Logical AND of ok over ranks (rank 0 learns whether all ranks succeeded). */
+int scarp_mpi_all_ok(int ok);
+void scarp_mpi_finish(void);
+
+/* ---- the whole stage ------------------------------------------------------------------ */
+
+typedef struct {
+    const char *model_name; /* NULL: cfg->map_model; a name ("cnn_lstm", "forest") or a path */
+    int tile;               /* 0: cfg->map_tile (default 512) */
+    int tile_h;             /* 0: = tile (tests use odd sizes like 37 × 29) */
+    int keep_tiles;         /* 1: leave OUT/map/tiles after assembly */
+    int no_figures;         /* 1: skip PNGs */
+} scarp_map_options;
+
+typedef struct {
+    int64_t cells, valid_cells, tiles, tiles_skipped;
+    double seconds_compute, seconds_assemble;
+    double cells_per_second;  /* valid + invalid grid cells of computed tiles / compute time */
+    char date[16];            /* the map date (yyyy-mm-dd) or "" */
+    double breaks[SCARP_CLASSES_MAX - 1];
+    scarp_class_stats stats;
+    double success_auc, prediction_auc;
+    int ensemble;             /* models averaged */
+} scarp_map_report;
+
+/* Maps with the configured (or named) model: reads out_dir/stack, out_dir/dataset.bin
+ * (landslides and their splits) and out_dir/models/NAME.model (or NAME.r*.f*.model for an
+ * ensemble of fold/repeat models); writes out_dir/map/{susceptibility.tif, classes.tif,
+ * classes.qml, uncertainty_sd.tif (ensembles), quicklook.png, success_rate.png,
+ * summary.json, figures.json}. rep may be NULL. */
+scarp_status scarp_map_run_ex(const scarp_config *cfg, const char *out_dir, const scarp_map_options *opts,
+                              scarp_progress *progress, scarp_map_report *rep);
+/* The lead's entry point: default options, model_name NULL = cfg->map_model. */
+scarp_status scarp_map_run(const scarp_config *cfg, const char *out_dir, const char *model_name,
+                           scarp_progress *progress);
+
+#endif

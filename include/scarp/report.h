@@ -1,0 +1,123 @@
+/* report.h — the outputs a person reads to trust a run (DESIGN.md §5, §7): metrics.json
+ * (every model, every metric), metrics.csv (the study's layout: one row per model, one
+ * column per metric), PNG plots drawn with cairo (ROC of all models in one figure,
+ * per-epoch train/val loss, accuracy, MAE and RMSE, permutation-importance bars, the
+ * reliability curve, the spread of k-fold / repeated runs) and a self-contained
+ * report.html (images embedded as base64 data: URIs, the config and the data summary).
+ *
+ * Hook for the map engine: when OUT/map/figures.json exists — a JSON array of
+ * {"file": "map/classes.png", "caption": "..."} with paths relative to OUT — every PNG it
+ * lists is embedded in a "Map" section; when OUT/map/summary.json exists, its top-level
+ * members are shown in a table there (numbers, strings, and arrays of objects as
+ * sub-tables, e.g. per-class area/landslide shares). `scarp evaluate` run after
+ * `scarp map` (as `scarp run` does) therefore includes the map figures.
+ * Implemented in src/report/{plot,figures,json,html}.c. */
+#ifndef SCARP_REPORT_H
+#define SCARP_REPORT_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "scarp/eval.h"
+#include "scarp/status.h"
+
+/* Per-epoch curves of a network model (index with SCARP_HIST_*). */
+enum {
+    SCARP_HIST_TRAIN_LOSS = 0, SCARP_HIST_VAL_LOSS, SCARP_HIST_TRAIN_ACC, SCARP_HIST_VAL_ACC,
+    SCARP_HIST_TRAIN_MAE, SCARP_HIST_VAL_MAE, SCARP_HIST_TRAIN_RMSE, SCARP_HIST_VAL_RMSE, SCARP_HIST_N
+};
+
+/* The metrics summarised over runs (folds × repeats). */
+enum {
+    SCARP_RUNM_ACCURACY = 0, SCARP_RUNM_PRECISION, SCARP_RUNM_RECALL, SCARP_RUNM_F1, SCARP_RUNM_AUC,
+    SCARP_RUNM_PR_AUC, SCARP_RUNM_BRIER, SCARP_RUNM_LOG_LOSS, SCARP_RUNM_MAE, SCARP_RUNM_RMSE, SCARP_RUNM_N
+};
+/* "accuracy", "precision", ... */
+const char *scarp_report_run_metric_name(int k);
+/* The value of run metric k in m (confusion metrics at 0.5). */
+double scarp_report_run_metric(const scarp_metrics *m, int k);
+
+typedef struct {
+    char name[32];                 /* "cnn_lstm", "forest", ... */
+    char family[16];               /* "network" | "baseline" */
+    scarp_metrics test;            /* the main run's test split */
+    double val_threshold;          /* chosen on validation */
+    double *roc_fpr, *roc_tpr;     /* (roc_n) owned */
+    size_t roc_n;
+    /* training history (networks); n_epochs = 0 when none */
+    int n_epochs, best_epoch;      /* best_epoch 0-based */
+    double *hist[SCARP_HIST_N];    /* (n_epochs) each, owned; may be NULL */
+    double train_seconds, predict_seconds;
+    /* permutation importance; n_factors = 0 when not computed */
+    int n_factors, importance_repeats;
+    char (*factor_names)[64];      /* (n_factors) owned */
+    double *imp_share, *imp_drop, *imp_sd; /* (n_factors) owned */
+    /* k-fold / repeated runs: run_values[k][r] for metric k of run r; n_runs = 0 if none */
+    int n_runs;
+    double *run_values[SCARP_RUNM_N];
+    scarp_summary run_summary[SCARP_RUNM_N];
+} scarp_report_model;
+
+typedef struct {
+    const char *title;             /* "scarp landslide susceptibility report" when NULL */
+    const char *config_path;
+    const char *config_text;       /* the INI as read (may be NULL) */
+    const char *data_summary;      /* prepare_summary.txt (may be NULL) */
+    const char *split_method;      /* "random" | "spatial" */
+    const char *threshold_rule;    /* "max F1 on validation" */
+    uint64_t seed;
+    int folds, repeats;
+    int64_t n_train, n_val, n_test, n_test_pos;
+    int n_models;
+    scarp_report_model *models;
+} scarp_report;
+
+void scarp_report_model_free(scarp_report_model *m); /* frees the owned arrays; accepts NULL */
+
+/* Fills run_summary from run_values. */
+void scarp_report_model_summarise(scarp_report_model *m);
+
+/* Writes OUT/metrics.json, OUT/metrics.csv, OUT/plots/*.png and OUT/report.html, each
+ * crash-safely (partial + rename). */
+scarp_status scarp_report_write(const scarp_report *r, const char *out_dir);
+
+/* Individual writers (used by scarp_report_write). */
+scarp_status scarp_report_write_json(const scarp_report *r, const char *path);
+scarp_status scarp_report_write_csv(const scarp_report *r, const char *path);
+/* Draws every figure into plots_dir; names[i] (up to max) receive the file names written
+ * (relative to plots_dir) and captions[i] their captions. */
+scarp_status scarp_report_write_plots(const scarp_report *r, const char *plots_dir, char (*names)[128],
+                                      char (*captions)[256], int max, int *n_written);
+scarp_status scarp_report_write_html(const scarp_report *r, const char *out_dir, char (*plots)[128],
+                                     char (*captions)[256], int n_plots, const char *path);
+
+/* The study-layout table (model × accuracy precision recall F1 AUC, at threshold 0.5) with
+ * the reference study's figures beside it. */
+void scarp_report_print_table(const scarp_report *r, FILE *f);
+
+/* ---- the plotting toolkit (plot.c), public so the map engine can draw with it -------- */
+typedef struct {
+    const double *x, *y;           /* (n) NaN breaks the line */
+    size_t n;
+    const char *label;             /* legend; NULL = none */
+    int color;                     /* palette index (tab10) */
+    int dashed, markers;
+} scarp_plot_series;
+
+typedef struct {
+    const char *title, *xlabel, *ylabel;
+    double xmin, xmax, ymin, ymax; /* equal min and max: automatic */
+    int diagonal;                  /* draw y = x (ROC, reliability) */
+    int legend_right;              /* legend at the lower right instead of upper right */
+} scarp_plot_axes;
+
+/* Line chart of n series into a PNG of w × h pixels (crash-safe). */
+scarp_status scarp_plot_lines(const char *png_path, int w, int h, const scarp_plot_axes *ax,
+                              const scarp_plot_series *s, int n);
+/* Several line charts side by side in a grid (rows × cols panels) in one PNG. */
+scarp_status scarp_plot_panels(const char *png_path, int w, int h, int rows, int cols, const scarp_plot_axes *ax,
+                               const scarp_plot_series *const *series, const int *n_series);
+/* Horizontal bars (values with optional ± errors, may be NULL) with names; sorted as given. */
+scarp_status scarp_plot_bars(const char *png_path, int w, int h, const char *title, const char *xlabel,
+                             const char *const *names, const double *values, const double *errors, int n);
+
+#endif

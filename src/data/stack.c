@@ -1,0 +1,957 @@
+/* stack.c — the layer stack: every input warped onto one reference grid (GDAL warper:
+ * bilinear / nearest / mode), DEM derivatives (terrain.h: Horn 1981, Zevenbergen & Thorne
+ * 1987, Barnes et al. 2014, Freeman 1991, Beven & Kirkby 1979, Moore et al. 1991),
+ * distance layers (Felzenszwalb & Huttenlocher 2012) and NDVI, materialised as aligned
+ * Float32 GeoTIFFs plus a valid mask, stack.json and the pre-flight report; and a window
+ * reader over the result. The stack is built in "stack.partial/" and renamed into place
+ * only when complete. */
+#include "scarp/stack.h"
+#include "scarp/alloc.h"
+#include "scarp/fsutil.h"
+#include "scarp/log.h"
+#include "scarp/raster.h"
+#include "scarp/terrain.h"
+#include "scarp/vector.h"
+#include "preflight.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define STRIP_ROWS 256
+
+void scarp_stack_init(scarp_stack *s)
+{
+    memset(s, 0, sizeof *s);
+    scarp_grid_init(&s->grid);
+}
+
+void scarp_stack_free(scarp_stack *s)
+{
+    if (!s) return;
+    for (int i = 0; i < s->n_layers; i++) scarp_free(s->layers[i].categories);
+    scarp_grid_free(&s->grid);
+    scarp_stack_init(s);
+}
+
+int scarp_stack_layer_index(const scarp_stack *s, const char *name)
+{
+    for (int i = 0; i < s->n_layers; i++)
+        if (strcmp(s->layers[i].name, name) == 0) return i;
+    return -1;
+}
+
+/* ---- per-layer statistics and category values ---- */
+
+typedef struct {
+    int64_t n;
+    double min, max, sum, sumsq;
+    int categorical, n_cat;
+    int cat[SCARP_STACK_MAX_CATEGORIES];
+} layer_acc;
+
+static void acc_init(layer_acc *a, int categorical)
+{
+    memset(a, 0, sizeof *a);
+    a->min = INFINITY;
+    a->max = -INFINITY;
+    a->categorical = categorical;
+}
+
+/* Adds n values (NaN skipped). Categorical values must be whole numbers, at most
+ * SCARP_STACK_MAX_CATEGORIES distinct ones; `what` names the input in errors. */
+static scarp_status acc_add(layer_acc *a, const float *v, size_t n, const char *what)
+{
+    int64_t cnt = 0;
+    double mn = a->min, mx = a->max, sum = 0, sumsq = 0;
+    float last_cat = NAN;
+    for (size_t i = 0; i < n; i++) {
+        float x = v[i];
+        if (isnan(x)) continue;
+        cnt++;
+        mn = x < mn ? x : mn;
+        mx = x > mx ? x : mx;
+        sum += x;
+        sumsq += (double)x * x;
+        if (a->categorical && x != last_cat) {
+            if (x != floorf(x) || fabsf(x) > 2e9f)
+                return scarp_fail(SCARP_ERR_INPUT, "%s: categorical layer holds a non-integer value %g", what, x);
+            int c = (int)x, lo = 0, hi = a->n_cat;
+            while (lo < hi) {
+                int mid = (lo + hi) / 2;
+                if (a->cat[mid] < c) lo = mid + 1; else hi = mid;
+            }
+            if (lo == a->n_cat || a->cat[lo] != c) {
+                if (a->n_cat == SCARP_STACK_MAX_CATEGORIES)
+                    return scarp_fail(SCARP_ERR_INPUT, "%s: categorical layer has more than %d distinct values", what,
+                                      SCARP_STACK_MAX_CATEGORIES);
+                memmove(a->cat + lo + 1, a->cat + lo, (size_t)(a->n_cat - lo) * sizeof(int));
+                a->cat[lo] = c;
+                a->n_cat++;
+            }
+            last_cat = x;
+        }
+    }
+    a->n += cnt;
+    a->min = mn;
+    a->max = mx;
+    a->sum += sum;
+    a->sumsq += sumsq;
+    return SCARP_OK;
+}
+
+static scarp_status acc_finish(const layer_acc *a, scarp_stack_layer *L)
+{
+    L->valid_cells = a->n;
+    L->min = a->n ? a->min : NAN;
+    L->max = a->n ? a->max : NAN;
+    L->mean = a->n ? a->sum / (double)a->n : NAN;
+    L->sd = a->n ? sqrt(fmax(0.0, a->sumsq / (double)a->n - L->mean * L->mean)) : NAN;
+    scarp_free(L->categories);
+    L->categories = NULL;
+    L->n_categories = 0;
+    if (a->categorical && a->n_cat > 0) {
+        L->categories = scarp_malloc((size_t)a->n_cat * sizeof(int));
+        if (!L->categories) return SCARP_ERR_NOMEM;
+        memcpy(L->categories, a->cat, (size_t)a->n_cat * sizeof(int));
+        L->n_categories = a->n_cat;
+    }
+    return SCARP_OK;
+}
+
+/* ---- small helpers ---- */
+
+static scarp_status add_layer(scarp_stack *s, const char *name, scarp_layer_kind kind, scarp_layer_source src,
+                              const char *dir, int *index)
+{
+    if (scarp_stack_layer_index(s, name) >= 0)
+        return scarp_fail(SCARP_ERR_INPUT, "layer stack: two layers are named '%s' (rename a [layer.*] section)", name);
+    if (s->n_layers == SCARP_STACK_MAX_LAYERS)
+        return scarp_fail(SCARP_ERR_INPUT, "layer stack: more than %d layers", SCARP_STACK_MAX_LAYERS);
+    scarp_stack_layer *L = &s->layers[s->n_layers];
+    memset(L, 0, sizeof *L);
+    snprintf(L->name, sizeof L->name, "%s", name);
+    L->kind = kind;
+    L->source = src;
+    char file[96];
+    snprintf(file, sizeof file, "%s.tif", name);
+    scarp_status st = scarp_path_join(L->path, sizeof L->path, dir, file);
+    if (st) return st;
+    *index = s->n_layers++;
+    return SCARP_OK;
+}
+
+/* Deletes a folder that holds only files (the stack's own folders). */
+static void remove_flat_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char p[2048];
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static scarp_resample method_for(scarp_layer_kind kind)
+{
+    /* Circular values (degrees) must not be averaged across 0/360 (bilinear would turn
+     * 359° and 1° into 180°): nearest keeps every value a real angle. */
+    return kind == SCARP_KIND_CONTINUOUS ? SCARP_RESAMPLE_BILINEAR : SCARP_RESAMPLE_NEAREST;
+}
+
+/* ---- the reference grid ---- */
+
+static scarp_status layer_bounds_in(const char *path, const char *to_crs, double b[4])
+{
+    scarp_grid g;
+    scarp_grid_init(&g);
+    scarp_status st = scarp_grid_from_raster(&g, path);
+    if (st) return st;
+    /* The raster's outline, densified (21 points per edge), transformed. */
+    enum { K = 21 };
+    double x[4 * K], y[4 * K];
+    double x0 = g.gt[0], x1 = g.gt[0] + g.width * g.gt[1], y0 = g.gt[3], y1 = g.gt[3] + g.height * g.gt[5];
+    for (int i = 0; i < K; i++) {
+        double t = (double)i / (K - 1);
+        x[i] = x0 + t * (x1 - x0), y[i] = y0;
+        x[K + i] = x0 + t * (x1 - x0), y[K + i] = y1;
+        x[2 * K + i] = x0, y[2 * K + i] = y0 + t * (y1 - y0);
+        x[3 * K + i] = x1, y[3 * K + i] = y0 + t * (y1 - y0);
+    }
+    char *to_wkt = NULL;
+    scarp_grid tmp;
+    scarp_grid_init(&tmp);
+    /* scarp_grid_from_extent turns any CRS string into WKT. */
+    st = scarp_grid_from_extent(&tmp, to_crs, 1.0, 0, 0, 1, 1);
+    if (!st) {
+        to_wkt = tmp.wkt;
+        st = scarp_transform_points(g.wkt, to_wkt, x, y, 4 * K, path);
+    }
+    if (!st) {
+        b[0] = b[1] = INFINITY;
+        b[2] = b[3] = -INFINITY;
+        for (int i = 0; i < 4 * K; i++) {
+            if (isnan(x[i]) || isnan(y[i])) continue;
+            b[0] = fmin(b[0], x[i]), b[1] = fmin(b[1], y[i]);
+            b[2] = fmax(b[2], x[i]), b[3] = fmax(b[3], y[i]);
+        }
+        if (!(b[2] > b[0] && b[3] > b[1]))
+            st = scarp_fail(SCARP_ERR_INPUT, "%s: its extent cannot be expressed in %s", path, to_crs);
+    }
+    scarp_grid_free(&tmp);
+    scarp_grid_free(&g);
+    return st;
+}
+
+static scarp_status reference_grid(const scarp_config *cfg, scarp_grid *g, char *origin, size_t osz)
+{
+    int have_extent = cfg->grid_extent[0] != 0 || cfg->grid_extent[1] != 0 || cfg->grid_extent[2] != 0 ||
+                      cfg->grid_extent[3] != 0;
+    const char *ref = cfg->grid_reference[0] ? cfg->grid_reference : "dem";
+    int li = -1;
+    for (int i = 0; i < cfg->n_layers && li < 0; i++)
+        if (strcmp(cfg->layers[i].name, ref) == 0) li = i;
+    scarp_status st;
+    if (cfg->grid_crs[0]) {
+        if (!(cfg->grid_resolution > 0))
+            return scarp_fail(SCARP_ERR_INPUT, "[grid] crs = %s needs resolution = <cell size in CRS units>",
+                              cfg->grid_crs);
+        double b[4];
+        if (have_extent) {
+            memcpy(b, cfg->grid_extent, sizeof b);
+            snprintf(origin, osz, "[grid] crs %s, resolution %.10g, extent %.10g %.10g %.10g %.10g", cfg->grid_crs,
+                     cfg->grid_resolution, b[0], b[1], b[2], b[3]);
+        } else {
+            if (li < 0)
+                return scarp_fail(SCARP_ERR_INPUT, "[grid] has crs but no extent, and no [layer.%s] to take it from",
+                                  ref);
+            if (!scarp_file_exists(cfg->layers[li].path))
+                return scarp_fail(SCARP_ERR_IO, "%s: no such file ([layer.%s])", cfg->layers[li].path, ref);
+            if ((st = layer_bounds_in(cfg->layers[li].path, cfg->grid_crs, b))) return st;
+            snprintf(origin, osz, "[grid] crs %s, resolution %g, extent of layer %s reprojected", cfg->grid_crs,
+                     cfg->grid_resolution, ref);
+        }
+        return scarp_grid_from_extent(g, cfg->grid_crs, cfg->grid_resolution, b[0], b[1], b[2], b[3]);
+    }
+    if (li < 0)
+        return scarp_fail(SCARP_ERR_INPUT, "[grid] reference = %s: there is no [layer.%s] (set reference, or crs + "
+                          "resolution + extent)", ref, ref);
+    const char *path = cfg->layers[li].path;
+    if (!scarp_file_exists(path)) return scarp_fail(SCARP_ERR_IO, "%s: no such file ([layer.%s])", path, ref);
+    if ((st = scarp_grid_from_raster(g, path))) return st;
+    snprintf(origin, osz, "layer %s (%s)", ref, path);
+    if (cfg->grid_resolution > 0 && fabs(cfg->grid_resolution - fabs(g->gt[1])) > 1e-9 * cfg->grid_resolution) {
+        double x0 = g->gt[0], x1 = g->gt[0] + g->width * g->gt[1];
+        double y1 = g->gt[3], y0 = g->gt[3] + g->height * g->gt[5];
+        char *wkt = scarp_strdup(g->wkt);
+        if (!wkt) return SCARP_ERR_NOMEM;
+        st = scarp_grid_from_extent(g, wkt, cfg->grid_resolution, fmin(x0, x1), fmin(y0, y1), fmax(x0, x1),
+                                    fmax(y0, y1));
+        scarp_free(wkt);
+        if (st) return st;
+        snprintf(origin, osz, "layer %s (%s) at resolution %g", ref, path, cfg->grid_resolution);
+    }
+    return SCARP_OK;
+}
+
+/* ---- phase 1: raster inputs and NDVI, by strips ---- */
+
+typedef struct {
+    int layer;           /* stack layer index */
+    int input, input2;   /* preflight inputs (input2: NIR for NDVI, else -1) */
+    scarp_status st;
+    char msg[512];
+    layer_acc acc;
+} strip_job;
+
+static scarp_status run_strip_job(strip_job *job, const scarp_stack *s, scarp_preflight *pf, scarp_progress *p)
+{
+    const scarp_grid *g = &s->grid;
+    scarp_stack_layer *L = (scarp_stack_layer *)&s->layers[job->layer];
+    scarp_preflight_input *in = &pf->inputs[job->input];
+    scarp_preflight_input *in2 = job->input2 >= 0 ? &pf->inputs[job->input2] : NULL;
+    scarp_warped *w1 = NULL, *w2 = NULL;
+    scarp_raster_writer *wr = NULL;
+    float *buf = NULL, *buf2 = NULL;
+    scarp_status st;
+    scarp_resample m = in2 ? SCARP_RESAMPLE_BILINEAR : method_for(L->kind);
+    if ((st = scarp_warped_open(&w1, in->path, in->band, g, m, &in->align))) goto end;
+    if (in2 && (st = scarp_warped_open(&w2, in2->path, in2->band, g, m, &in2->align))) goto end;
+    size_t n = (size_t)g->width * STRIP_ROWS;
+    buf = scarp_malloc(n * sizeof(float));
+    if (in2) buf2 = scarp_malloc(n * sizeof(float));
+    if (!buf || (in2 && !buf2)) { st = SCARP_ERR_NOMEM; goto end; }
+    scarp_raster_meta meta = {.description = L->name};
+    if ((st = scarp_raster_writer_open(&wr, L->path, g, SCARP_OUT_FLOAT32, &meta))) goto end;
+    acc_init(&job->acc, L->kind == SCARP_KIND_CATEGORICAL);
+    for (int64_t r = 0; r < g->height; r += STRIP_ROWS) {
+        int64_t h = g->height - r < STRIP_ROWS ? g->height - r : STRIP_ROWS;
+        size_t cells = (size_t)h * (size_t)g->width;
+        if ((st = scarp_warped_read(w1, 0, r, g->width, h, buf))) goto end;
+        if (in2) {
+            if ((st = scarp_warped_read(w2, 0, r, g->width, h, buf2))) goto end;
+            if ((st = scarp_ndvi(buf, buf2, (int64_t)cells, buf))) goto end;
+        }
+        if ((st = acc_add(&job->acc, buf, cells, in->path))) goto end;
+        if ((st = scarp_raster_writer_write(wr, 0, r, g->width, h, buf))) goto end;
+        if ((st = scarp_progress_step(p, h))) {
+            st = scarp_fail(SCARP_ERR_CANCELLED, "layer stack: cancelled");
+            goto end;
+        }
+    }
+    if (job->acc.n == 0) {
+        st = scarp_fail(SCARP_ERR_INPUT, "%s: no valid cell on the reference grid (all nodata where it overlaps)",
+                        in2 ? "NDVI (red and NIR)" : in->path);
+        goto end;
+    }
+    st = scarp_raster_writer_commit(wr);
+    wr = NULL;
+    if (!st) st = acc_finish(&job->acc, L);
+end:
+    scarp_raster_writer_abort(wr);
+    scarp_warped_close(w1);
+    scarp_warped_close(w2);
+    scarp_free(buf);
+    scarp_free(buf2);
+    return st;
+}
+
+/* ---- phase 2: DEM derivatives (whole DEM in memory) ---- */
+
+static scarp_status write_whole(scarp_stack *s, int li, const float *data)
+{
+    scarp_stack_layer *L = &s->layers[li];
+    layer_acc acc;
+    acc_init(&acc, L->kind == SCARP_KIND_CATEGORICAL);
+    scarp_status st = acc_add(&acc, data, (size_t)scarp_grid_cells(&s->grid), L->name);
+    if (st) return st;
+    if (acc.n == 0) return scarp_fail(SCARP_ERR_INPUT, "layer %s: no valid cell on the grid", L->name);
+    scarp_raster_meta meta = {.description = L->name};
+    if ((st = scarp_raster_write(L->path, &s->grid, data, SCARP_OUT_FLOAT32, &meta))) return st;
+    return acc_finish(&acc, L);
+}
+
+static scarp_status derive_terrain(scarp_stack *s, const scarp_config *cfg, int dem_layer, unsigned derive,
+                                   int want_river_distance, const char *dir, scarp_progress *p)
+{
+    const scarp_grid *g = &s->grid;
+    int64_t W = g->width, H = g->height, N = W * H;
+    float *dem = NULL, *a = NULL, *b = NULL, *filled = NULL, *acc = NULL;
+    uint8_t *mask = NULL;
+    scarp_cellsize cs = {0};
+    scarp_grid own;
+    scarp_grid_init(&own);
+    int li;
+    scarp_status st = scarp_raster_read(s->layers[dem_layer].path, 1, &own, &dem);
+    if (st) goto end;
+    if ((st = scarp_cellsize_init(&cs, g))) goto end;
+    a = scarp_malloc((size_t)N * sizeof(float));
+    b = scarp_malloc((size_t)N * sizeof(float));
+    if (!a || !b) { st = SCARP_ERR_NOMEM; goto end; }
+    int steps = 0, total = 6;
+    scarp_progress_begin(p, "terrain derivatives", total);
+    if (derive & (SCARP_DERIVE_SLOPE | SCARP_DERIVE_ASPECT)) {
+        if ((st = scarp_slope_aspect(dem, W, H, &cs, a, b))) goto end;
+        if (derive & SCARP_DERIVE_SLOPE) {
+            if ((st = add_layer(s, "slope", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir, &li)) ||
+                (st = write_whole(s, li, a)))
+                goto end;
+        }
+        if (derive & SCARP_DERIVE_ASPECT) {
+            if ((st = add_layer(s, "aspect", SCARP_KIND_CIRCULAR, SCARP_SOURCE_DERIVED, dir, &li)) ||
+                (st = write_whole(s, li, b)))
+                goto end;
+        }
+    }
+    scarp_progress_step(p, 1), steps++;
+    if (derive & SCARP_DERIVE_CURVATURE) {
+        if ((st = scarp_curvature(dem, W, H, &cs, a, b))) goto end;
+        if ((st = add_layer(s, "plan_curvature", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir, &li)) ||
+            (st = write_whole(s, li, a)))
+            goto end;
+        if ((st = add_layer(s, "profile_curvature", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir, &li)) ||
+            (st = write_whole(s, li, b)))
+            goto end;
+    }
+    scarp_progress_step(p, 1), steps++;
+    if ((derive & (SCARP_DERIVE_TWI | SCARP_DERIVE_SPI)) || want_river_distance) {
+        /* Hydrology runs on the depression-filled DEM (epsilon: every cell drains). */
+        filled = dem;
+        dem = NULL;
+        if ((st = scarp_fill_depressions(filled, W, H, 1, filled, NULL))) goto end;
+        scarp_progress_step(p, 1), steps++;
+        acc = a;
+        a = NULL;
+        if (strcmp(cfg->flow, "d8") == 0)
+            st = scarp_flow_accumulation_d8(filled, W, H, &cs, acc, NULL);
+        else
+            st = scarp_flow_accumulation_mfd(filled, W, H, &cs, SCARP_MFD_EXPONENT, acc, NULL);
+        if (st) goto end;
+        scarp_progress_step(p, 1), steps++;
+        if (want_river_distance) {
+            double km2 = cfg->river_threshold_km2 > 0 ? cfg->river_threshold_km2 : 1.0;
+            if ((st = scarp_rivers_from_accumulation(acc, N, km2 * 1e6, b))) goto end;
+            mask = scarp_malloc((size_t)N);
+            if (!mask) { st = SCARP_ERR_NOMEM; goto end; }
+            int64_t n_river = 0;
+            for (int64_t i = 0; i < N; i++) n_river += (mask[i] = b[i] == 1.0f);
+            if (n_river == 0) {
+                st = scarp_fail(SCARP_ERR_INPUT, "%s: no cell reaches the river threshold of %g km² (lower "
+                                "river_threshold_km2)", s->layers[dem_layer].path, km2);
+                goto end;
+            }
+            if ((st = scarp_distance_transform(mask, W, H, &cs, b, NULL))) goto end;
+            if ((st = add_layer(s, "dist_rivers", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DISTANCE, dir, &li)) ||
+                (st = write_whole(s, li, b)))
+                goto end;
+        }
+        if (derive & (SCARP_DERIVE_TWI | SCARP_DERIVE_SPI)) {
+            /* slope of the filled surface: filled pits are flat, hence wet (large TWI) */
+            if ((st = scarp_slope_aspect(filled, W, H, &cs, b, NULL))) goto end;
+            if ((st = scarp_specific_catchment_area(acc, W, H, &cs, acc))) goto end;
+            if (derive & SCARP_DERIVE_TWI) {
+                if ((st = scarp_twi(acc, b, N, SCARP_MIN_TAN_SLOPE, filled))) goto end;
+                if ((st = add_layer(s, "twi", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir, &li)) ||
+                    (st = write_whole(s, li, filled)))
+                    goto end;
+            }
+            if (derive & SCARP_DERIVE_SPI) {
+                if ((st = scarp_spi_ln(acc, b, N, SCARP_MIN_TAN_SLOPE, b))) goto end;
+                if ((st = add_layer(s, "spi", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir, &li)) ||
+                    (st = write_whole(s, li, b)))
+                    goto end;
+            }
+        }
+    }
+    scarp_progress_step(p, total - steps);
+    scarp_progress_end(p);
+end:
+    scarp_free(dem);
+    scarp_free(filled);
+    scarp_free(acc);
+    scarp_free(a);
+    scarp_free(b);
+    scarp_free(mask);
+    scarp_cellsize_free(&cs);
+    scarp_grid_free(&own);
+    return st;
+}
+
+/* ---- phase 3: distance layers from vectors ---- */
+
+static scarp_status distance_layer(scarp_stack *s, int li, scarp_preflight_input *in)
+{
+    const scarp_grid *g = &s->grid;
+    int64_t N = scarp_grid_cells(g);
+    uint8_t *mask = scarp_malloc((size_t)N);
+    float *dist = scarp_malloc((size_t)N * sizeof(float));
+    scarp_cellsize cs = {0};
+    scarp_status st = (!mask || !dist) ? SCARP_ERR_NOMEM : SCARP_OK;
+    if (!st) st = scarp_vector_rasterize(in->path, g, mask, &in->n_features);
+    if (!st) st = scarp_cellsize_init(&cs, g);
+    if (!st) st = scarp_distance_transform(mask, g->width, g->height, &cs, dist, NULL);
+    if (!st) st = write_whole(s, li, dist);
+    scarp_cellsize_free(&cs);
+    scarp_free(mask);
+    scarp_free(dist);
+    return st;
+}
+
+/* The CRS name of a vector's first layer, for the report (read through the point reader
+ * would load every feature; the rasterizer already validated the file). */
+static void vector_crs_name(const char *path, char *out, size_t sz)
+{
+    scarp_point_table t;
+    /* cheap enough for the line/polygon sources used as distance layers */
+    if (scarp_vector_read_points(path, NULL, &t) == SCARP_OK) {
+        snprintf(out, sz, "%s", t.crs);
+        scarp_point_table_free(&t);
+    } else {
+        snprintf(out, sz, "(unknown)");
+        scarp_clear_error();
+    }
+}
+
+/* ---- phase 4: the valid mask ---- */
+
+static scarp_status build_valid(scarp_stack *s, scarp_preflight *pf, const char *dir, scarp_progress *p)
+{
+    const scarp_grid *g = &s->grid;
+    int L = s->n_layers;
+    scarp_warped **w = scarp_calloc((size_t)L, sizeof *w);
+    size_t n = (size_t)g->width * STRIP_ROWS;
+    float *buf = scarp_malloc((size_t)L * n * sizeof(float));
+    float *vout = scarp_malloc(n * sizeof(float));
+    scarp_raster_writer *wr = NULL;
+    scarp_status st = (!w || !buf || !vout) ? SCARP_ERR_NOMEM : SCARP_OK;
+    if (st) goto end;
+    for (int l = 0; l < L && !st; l++)
+        st = scarp_warped_open(&w[l], s->layers[l].path, 1, g, SCARP_RESAMPLE_NEAREST, NULL);
+    if (st) goto end;
+    if ((st = scarp_path_join(s->valid_path, sizeof s->valid_path, dir, "valid.tif"))) goto end;
+    scarp_raster_meta meta = {.description = "valid: 1 where every layer is valid"};
+    if ((st = scarp_raster_writer_open(&wr, s->valid_path, g, SCARP_OUT_BYTE, &meta))) goto end;
+    scarp_progress_begin(p, "valid mask", g->height);
+    s->valid_cells = 0;
+    for (int64_t r = 0; r < g->height; r += STRIP_ROWS) {
+        int64_t h = g->height - r < STRIP_ROWS ? g->height - r : STRIP_ROWS;
+        size_t cells = (size_t)h * (size_t)g->width;
+        for (int l = 0; l < L; l++)
+            if ((st = scarp_warped_read(w[l], 0, r, g->width, h, buf + (size_t)l * n))) goto end;
+        for (size_t i = 0; i < cells; i++) {
+            int bad = 0, who = -1;
+            for (int l = 0; l < L; l++)
+                if (isnan(buf[(size_t)l * n + i])) {
+                    bad++;
+                    who = l;
+                    pf->nodata_cells[l]++;
+                }
+            if (bad == 1) pf->only_void_cells[who]++;
+            vout[i] = bad ? 0.0f : 1.0f;
+            s->valid_cells += !bad;
+        }
+        if ((st = scarp_raster_writer_write(wr, 0, r, g->width, h, vout))) goto end;
+        if (scarp_progress_step(p, h)) {
+            st = scarp_fail(SCARP_ERR_CANCELLED, "layer stack: cancelled");
+            goto end;
+        }
+    }
+    scarp_progress_end(p);
+    if (s->valid_cells == 0) {
+        int worst = 0;
+        for (int l = 1; l < L; l++)
+            if (pf->nodata_cells[l] > pf->nodata_cells[worst]) worst = l;
+        st = scarp_fail(SCARP_ERR_INPUT, "layer stack: no cell is valid in every layer (the valid mask is empty; "
+                        "layer %s alone is nodata on %lld of %lld cells)", s->layers[worst].name,
+                        (long long)pf->nodata_cells[worst], (long long)scarp_grid_cells(g));
+        goto end;
+    }
+    st = scarp_raster_writer_commit(wr);
+    wr = NULL;
+end:
+    scarp_raster_writer_abort(wr);
+    if (w)
+        for (int l = 0; l < L; l++) scarp_warped_close(w[l]);
+    scarp_free(w);
+    scarp_free(buf);
+    scarp_free(vout);
+    return st;
+}
+
+/* ---- stack.json ---- */
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static scarp_status write_stack_json(const scarp_stack *s, const char *dir, const scarp_preflight *pf)
+{
+    cJSON *root = cJSON_CreateObject();
+    if (!root) return scarp_fail(SCARP_ERR_NOMEM, "stack.json: out of memory");
+    cJSON_AddStringToObject(root, "format", "scarp-stack");
+    cJSON_AddNumberToObject(root, "version", 1);
+    cJSON *grid = cJSON_AddObjectToObject(root, "grid");
+    cJSON_AddStringToObject(grid, "crs", scarp_grid_crs_name(&s->grid));
+    cJSON_AddStringToObject(grid, "wkt", s->grid.wkt ? s->grid.wkt : "");
+    cJSON_AddItemToObject(grid, "geotransform", cJSON_CreateDoubleArray(s->grid.gt, 6));
+    cJSON_AddNumberToObject(grid, "width", (double)s->grid.width);
+    cJSON_AddNumberToObject(grid, "height", (double)s->grid.height);
+    cJSON_AddStringToObject(grid, "origin", pf->grid_origin);
+    cJSON *valid = cJSON_AddObjectToObject(root, "valid");
+    cJSON_AddStringToObject(valid, "path", base_name(s->valid_path));
+    cJSON_AddNumberToObject(valid, "cells", (double)s->valid_cells);
+    cJSON *layers = cJSON_AddArrayToObject(root, "layers");
+    for (int l = 0; l < s->n_layers; l++) {
+        const scarp_stack_layer *L = &s->layers[l];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", L->name);
+        cJSON_AddStringToObject(o, "kind", scarp__kind_name(L->kind));
+        cJSON_AddStringToObject(o, "source", scarp__source_name(L->source));
+        cJSON_AddStringToObject(o, "path", base_name(L->path));
+        for (int i = 0; i < pf->n_inputs; i++)
+            if (pf->inputs[i].layer == l) {
+                cJSON_AddStringToObject(o, "input", pf->inputs[i].path);
+                break;
+            }
+        cJSON *st = cJSON_AddObjectToObject(o, "stats");
+        cJSON_AddNumberToObject(st, "valid_cells", (double)L->valid_cells);
+        cJSON_AddNumberToObject(st, "min", L->min);
+        cJSON_AddNumberToObject(st, "max", L->max);
+        cJSON_AddNumberToObject(st, "mean", L->mean);
+        cJSON_AddNumberToObject(st, "sd", L->sd);
+        cJSON_AddNumberToObject(st, "nodata_cells", (double)pf->nodata_cells[l]);
+        if (L->kind == SCARP_KIND_CATEGORICAL)
+            cJSON_AddItemToObject(o, "categories", cJSON_CreateIntArray(L->categories, L->n_categories));
+        cJSON_AddItemToArray(layers, o);
+    }
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text) return scarp_fail(SCARP_ERR_NOMEM, "stack.json: out of memory");
+    char path[1200];
+    scarp_status st = scarp_path_join(path, sizeof path, dir, "stack.json");
+    if (!st) st = scarp_write_file_atomic(path, text, strlen(text));
+    free(text);
+    return st;
+}
+
+static scarp_layer_kind kind_from_name(const char *s, int *ok)
+{
+    *ok = 1;
+    if (strcmp(s, "continuous") == 0) return SCARP_KIND_CONTINUOUS;
+    if (strcmp(s, "categorical") == 0) return SCARP_KIND_CATEGORICAL;
+    if (strcmp(s, "circular") == 0) return SCARP_KIND_CIRCULAR;
+    *ok = 0;
+    return SCARP_KIND_CONTINUOUS;
+}
+
+static scarp_layer_source source_from_name(const char *s)
+{
+    for (int i = SCARP_SOURCE_RASTER; i <= SCARP_SOURCE_NDVI; i++)
+        if (strcmp(s, scarp__source_name((scarp_layer_source)i)) == 0) return (scarp_layer_source)i;
+    return SCARP_SOURCE_RASTER;
+}
+
+static double json_num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+scarp_status scarp_stack_open(scarp_stack *s, const char *out_dir)
+{
+    scarp_stack_init(s);
+    char sdir[1100], path[1200];
+    scarp_status st = scarp_path_join(sdir, sizeof sdir, out_dir, "stack");
+    if (!st) st = scarp_path_join(path, sizeof path, sdir, "stack.json");
+    if (st) return st;
+    if (!scarp_file_exists(path))
+        return scarp_fail(SCARP_ERR_IO, "%s: no layer stack here (run `scarp prepare` first)", path);
+    char *text = NULL;
+    size_t bytes;
+    if ((st = scarp_read_file(path, &text, &bytes))) return st;
+    cJSON *root = cJSON_Parse(text);
+    scarp_free(text);
+    if (!root) return scarp_fail(SCARP_ERR_INPUT, "%s: not valid JSON", path);
+    snprintf(s->dir, sizeof s->dir, "%s", out_dir);
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
+    const cJSON *grid = cJSON_GetObjectItemCaseSensitive(root, "grid");
+    const cJSON *gt = grid ? cJSON_GetObjectItemCaseSensitive(grid, "geotransform") : NULL;
+    const cJSON *wkt = grid ? cJSON_GetObjectItemCaseSensitive(grid, "wkt") : NULL;
+    const cJSON *valid = cJSON_GetObjectItemCaseSensitive(root, "valid");
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(root, "layers");
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "scarp-stack") != 0 || !cJSON_IsArray(gt) ||
+        cJSON_GetArraySize(gt) != 6 || !cJSON_IsString(wkt) || !cJSON_IsObject(valid) || !cJSON_IsArray(layers)) {
+        st = scarp_fail(SCARP_ERR_INPUT, "%s: not a scarp layer stack description (format, grid, valid or layers "
+                        "missing)", path);
+        goto end;
+    }
+    for (int i = 0; i < 6; i++) s->grid.gt[i] = cJSON_GetArrayItem(gt, i)->valuedouble;
+    s->grid.width = (int64_t)json_num(grid, "width");
+    s->grid.height = (int64_t)json_num(grid, "height");
+    if (!(s->grid.wkt = scarp_strdup(wkt->valuestring))) { st = SCARP_ERR_NOMEM; goto end; }
+    if (s->grid.width <= 0 || s->grid.height <= 0) {
+        st = scarp_fail(SCARP_ERR_INPUT, "%s: grid has no cells", path);
+        goto end;
+    }
+    const cJSON *vp = cJSON_GetObjectItemCaseSensitive(valid, "path");
+    if (!cJSON_IsString(vp) || (st = scarp_path_join(s->valid_path, sizeof s->valid_path, sdir, vp->valuestring))) {
+        if (!st) st = scarp_fail(SCARP_ERR_INPUT, "%s: valid.path missing", path);
+        goto end;
+    }
+    s->valid_cells = (int64_t)json_num(valid, "cells");
+    const cJSON *o;
+    cJSON_ArrayForEach(o, layers)
+    {
+        if (s->n_layers == SCARP_STACK_MAX_LAYERS) {
+            st = scarp_fail(SCARP_ERR_INPUT, "%s: more than %d layers", path, SCARP_STACK_MAX_LAYERS);
+            goto end;
+        }
+        scarp_stack_layer *L = &s->layers[s->n_layers];
+        memset(L, 0, sizeof *L);
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+        const cJSON *src = cJSON_GetObjectItemCaseSensitive(o, "source");
+        const cJSON *lp = cJSON_GetObjectItemCaseSensitive(o, "path");
+        int ok = 0;
+        if (cJSON_IsString(kind)) kind_from_name(kind->valuestring, &ok);
+        if (!cJSON_IsString(name) || !cJSON_IsString(lp) || !ok) {
+            st = scarp_fail(SCARP_ERR_INPUT, "%s: layer %d lacks a name, path or valid kind", path, s->n_layers + 1);
+            goto end;
+        }
+        s->n_layers++;
+        snprintf(L->name, sizeof L->name, "%s", name->valuestring);
+        L->kind = kind_from_name(kind->valuestring, &ok);
+        L->source = cJSON_IsString(src) ? source_from_name(src->valuestring) : SCARP_SOURCE_RASTER;
+        if ((st = scarp_path_join(L->path, sizeof L->path, sdir, lp->valuestring))) goto end;
+        const cJSON *stats = cJSON_GetObjectItemCaseSensitive(o, "stats");
+        L->valid_cells = (int64_t)json_num(stats, "valid_cells");
+        L->min = json_num(stats, "min");
+        L->max = json_num(stats, "max");
+        L->mean = json_num(stats, "mean");
+        L->sd = json_num(stats, "sd");
+        const cJSON *cats = cJSON_GetObjectItemCaseSensitive(o, "categories");
+        if (cJSON_IsArray(cats) && cJSON_GetArraySize(cats) > 0) {
+            int nc = cJSON_GetArraySize(cats);
+            if (!(L->categories = scarp_malloc((size_t)nc * sizeof(int)))) { st = SCARP_ERR_NOMEM; goto end; }
+            for (int i = 0; i < nc; i++) L->categories[i] = (int)cJSON_GetArrayItem(cats, i)->valuedouble;
+            L->n_categories = nc;
+        }
+    }
+    if (s->n_layers == 0) st = scarp_fail(SCARP_ERR_INPUT, "%s: the stack has no layer", path);
+end:
+    cJSON_Delete(root);
+    if (st) scarp_stack_free(s);
+    return st;
+}
+
+/* ---- build ---- */
+
+static scarp_status check_raster_input(const char *path, const char *section)
+{
+    if (!path[0]) return scarp_fail(SCARP_ERR_INPUT, "[%s]: path is not set", section);
+    if (!scarp_file_exists(path)) return scarp_fail(SCARP_ERR_IO, "%s: no such file ([%s])", path, section);
+    return SCARP_OK;
+}
+
+scarp_status scarp_stack_build(const scarp_config *cfg, const char *out_dir, scarp_progress *p, scarp_stack *stack)
+{
+    scarp_stack_init(stack);
+    scarp_stack *s = stack;
+    scarp_preflight *pf = scarp_calloc(1, sizeof *pf);
+    strip_job *jobs = scarp_calloc(SCARP_STACK_MAX_LAYERS, sizeof *jobs);
+    char final_dir[1100], part_dir[1100], old_dir[1100];
+    int n_jobs = 0, dir_made = 0;
+    scarp_status st = (!pf || !jobs) ? SCARP_ERR_NOMEM : SCARP_OK;
+    if (st) goto end;
+    if ((st = scarp_path_join(final_dir, sizeof final_dir, out_dir, "stack")) ||
+        (st = scarp_path_join(part_dir, sizeof part_dir, out_dir, "stack.partial")) ||
+        (st = scarp_path_join(old_dir, sizeof old_dir, out_dir, "stack.old")))
+        goto end;
+    snprintf(s->dir, sizeof s->dir, "%s", out_dir);
+    if (cfg->n_layers == 0) {
+        st = scarp_fail(SCARP_ERR_INPUT, "%s: no [layer.*] section: the stack needs at least a DEM",
+                        cfg->config_path[0] ? cfg->config_path : "config");
+        goto end;
+    }
+    /* Every input exists before any work starts. */
+    int dem_layer_cfg = -1;
+    for (int i = 0; i < cfg->n_layers; i++) {
+        char section[80];
+        snprintf(section, sizeof section, "layer.%s", cfg->layers[i].name);
+        if ((st = check_raster_input(cfg->layers[i].path, section))) goto end;
+        if (cfg->layers[i].derive) {
+            if (dem_layer_cfg >= 0) {
+                st = scarp_fail(SCARP_ERR_INPUT, "[layer.%s] and [layer.%s] both have derive = ...: only one DEM",
+                                cfg->layers[dem_layer_cfg].name, cfg->layers[i].name);
+                goto end;
+            }
+            if (cfg->layers[i].kind != SCARP_KIND_CONTINUOUS) {
+                st = scarp_fail(SCARP_ERR_INPUT, "[layer.%s]: derive needs a continuous DEM", cfg->layers[i].name);
+                goto end;
+            }
+            dem_layer_cfg = i;
+        }
+    }
+    for (int i = 0; i < cfg->n_distances; i++)
+        if (!scarp_file_exists(cfg->distances[i].path)) {
+            st = scarp_fail(SCARP_ERR_IO, "%s: no such file ([distance.%s])", cfg->distances[i].path,
+                            cfg->distances[i].name);
+            goto end;
+        }
+    if (cfg->ndvi_red[0] || cfg->ndvi_nir[0]) {
+        if ((st = check_raster_input(cfg->ndvi_red, "ndvi] red")) || (st = check_raster_input(cfg->ndvi_nir, "ndvi] nir")))
+            goto end;
+    }
+
+    if ((st = reference_grid(cfg, &s->grid, pf->grid_origin, sizeof pf->grid_origin))) goto end;
+    if (scarp_grid_cells(&s->grid) <= 0) {
+        st = scarp_fail(SCARP_ERR_INPUT, "reference grid (%s) has no cells", pf->grid_origin);
+        goto end;
+    }
+    if ((st = scarp_mkdir_p(out_dir))) goto end;
+    remove_flat_dir(part_dir); /* leftovers of a crashed build */
+    if ((st = scarp_mkdir_p(part_dir))) goto end;
+    dir_made = 1;
+
+    /* Phase 1: raster inputs and NDVI, each a job of strips (jobs run in parallel). */
+    for (int i = 0; i < cfg->n_layers; i++) {
+        const scarp_layer_config *lc = &cfg->layers[i];
+        int li;
+        if ((st = add_layer(s, lc->name, lc->kind, SCARP_SOURCE_RASTER, part_dir, &li))) goto end;
+        scarp_preflight_input *in = &pf->inputs[pf->n_inputs];
+        snprintf(in->role, sizeof in->role, "layer");
+        snprintf(in->name, sizeof in->name, "%s", lc->name);
+        snprintf(in->path, sizeof in->path, "%s", lc->path);
+        in->band = lc->band > 0 ? lc->band : 1;
+        in->layer = li;
+        jobs[n_jobs++] = (strip_job){.layer = li, .input = pf->n_inputs++, .input2 = -1};
+    }
+    if (cfg->ndvi_red[0]) {
+        int li;
+        if ((st = add_layer(s, "ndvi", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_NDVI, part_dir, &li))) goto end;
+        const char *paths[2] = {cfg->ndvi_red, cfg->ndvi_nir};
+        int bands[2] = {cfg->ndvi_red_band, cfg->ndvi_nir_band};
+        for (int k = 0; k < 2; k++) {
+            scarp_preflight_input *in = &pf->inputs[pf->n_inputs++];
+            snprintf(in->role, sizeof in->role, k ? "ndvi nir" : "ndvi red");
+            snprintf(in->name, sizeof in->name, "ndvi");
+            snprintf(in->path, sizeof in->path, "%s", paths[k]);
+            in->band = bands[k] > 0 ? bands[k] : 1;
+            in->layer = li;
+        }
+        jobs[n_jobs++] = (strip_job){.layer = li, .input = pf->n_inputs - 2, .input2 = pf->n_inputs - 1};
+    }
+    scarp_progress_begin(p, "warping layers", (int64_t)n_jobs * s->grid.height);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int j = 0; j < n_jobs; j++) {
+        jobs[j].st = run_strip_job(&jobs[j], s, pf, p);
+        if (jobs[j].st) snprintf(jobs[j].msg, sizeof jobs[j].msg, "%s", scarp_last_error());
+    }
+    scarp_progress_end(p);
+    for (int j = 0; j < n_jobs; j++)
+        if (jobs[j].st) {
+            st = scarp_fail(jobs[j].st, "%s", jobs[j].msg);
+            goto end;
+        }
+
+    /* Phase 2: DEM derivatives. */
+    int has_river_vector = 0;
+    for (int i = 0; i < cfg->n_distances; i++) has_river_vector |= strcmp(cfg->distances[i].name, "rivers") == 0;
+    if (dem_layer_cfg >= 0) {
+        unsigned derive = cfg->layers[dem_layer_cfg].derive;
+        int rivers = (derive & SCARP_DERIVE_RIVERS) && !has_river_vector;
+        snprintf(pf->note, sizeof pf->note, "DEM derivatives from layer %s (flow %s%s)",
+                 cfg->layers[dem_layer_cfg].name, strcmp(cfg->flow, "d8") == 0 ? "d8" : "mfd",
+                 rivers ? ", rivers from an accumulation threshold" : "");
+        if ((st = derive_terrain(s, cfg, dem_layer_cfg, derive, rivers, part_dir, p))) goto end;
+    }
+
+    /* Phase 3: distance layers. */
+    for (int i = 0; i < cfg->n_distances; i++) {
+        char name[80];
+        int li;
+        snprintf(name, sizeof name, "dist_%s", cfg->distances[i].name);
+        if ((st = add_layer(s, name, SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DISTANCE, part_dir, &li))) goto end;
+        scarp_preflight_input *in = &pf->inputs[pf->n_inputs++];
+        snprintf(in->role, sizeof in->role, "distance");
+        snprintf(in->name, sizeof in->name, "%s", cfg->distances[i].name);
+        snprintf(in->path, sizeof in->path, "%s", cfg->distances[i].path);
+        in->is_vector = 1;
+        in->layer = li;
+        if ((st = distance_layer(s, li, in))) goto end;
+        vector_crs_name(in->path, in->vector_crs, sizeof in->vector_crs);
+    }
+
+    /* Phase 4: valid mask, stack.json, then the whole folder goes into place. */
+    if ((st = build_valid(s, pf, part_dir, p))) goto end;
+    if ((st = write_stack_json(s, part_dir, pf))) goto end;
+    remove_flat_dir(old_dir);
+    if (rename(final_dir, old_dir) != 0 && scarp_file_exists(final_dir)) {
+        st = scarp_fail(SCARP_ERR_IO, "%s: cannot replace the previous stack", final_dir);
+        goto end;
+    }
+    if (rename(part_dir, final_dir) != 0) {
+        st = scarp_fail(SCARP_ERR_IO, "%s: cannot move the finished stack into place", final_dir);
+        goto end;
+    }
+    dir_made = 0;
+    remove_flat_dir(old_dir);
+    /* Paths now point into stack/. */
+    for (int l = 0; l < s->n_layers; l++) {
+        char file[96];
+        snprintf(file, sizeof file, "%s", base_name(s->layers[l].path));
+        scarp_path_join(s->layers[l].path, sizeof s->layers[l].path, final_dir, file);
+    }
+    scarp_path_join(s->valid_path, sizeof s->valid_path, final_dir, "valid.tif");
+    st = scarp__preflight_write(pf, s, out_dir);
+end:
+    if (dir_made) remove_flat_dir(part_dir);
+    if (st) scarp_stack_free(s);
+    scarp_free(pf);
+    scarp_free(jobs);
+    return st;
+}
+
+/* ---- window reader ---- */
+
+struct scarp_stack_reader {
+    int n_layers;
+    scarp_warped *layer[SCARP_STACK_MAX_LAYERS];
+    scarp_warped *valid;
+    float *vbuf;
+    size_t vcap;
+};
+
+void scarp_stack_reader_close(scarp_stack_reader *r)
+{
+    if (!r) return;
+    for (int l = 0; l < r->n_layers; l++) scarp_warped_close(r->layer[l]);
+    scarp_warped_close(r->valid);
+    scarp_free(r->vbuf);
+    scarp_free(r);
+}
+
+static scarp_status open_on_grid(scarp_warped **w, const char *path, const scarp_grid *g)
+{
+    scarp_align_info info;
+    scarp_status st = scarp_warped_open(w, path, 1, g, SCARP_RESAMPLE_NEAREST, &info);
+    if (st) return st;
+    if (info.resampled) {
+        scarp_warped_close(*w);
+        *w = NULL;
+        return scarp_fail(SCARP_ERR_INPUT, "%s: not on the stack's grid (was the stack folder edited?)", path);
+    }
+    return SCARP_OK;
+}
+
+scarp_status scarp_stack_reader_open(scarp_stack_reader **out, const scarp_stack *s)
+{
+    *out = NULL;
+    scarp_stack_reader *r = scarp_calloc(1, sizeof *r);
+    if (!r) return SCARP_ERR_NOMEM;
+    scarp_status st = SCARP_OK;
+    for (int l = 0; l < s->n_layers && !st; l++) {
+        st = open_on_grid(&r->layer[l], s->layers[l].path, &s->grid);
+        if (!st) r->n_layers++;
+    }
+    if (!st) st = open_on_grid(&r->valid, s->valid_path, &s->grid);
+    if (st) {
+        scarp_stack_reader_close(r);
+        return st;
+    }
+    *out = r;
+    return SCARP_OK;
+}
+
+scarp_status scarp_stack_read(scarp_stack_reader *r, int64_t col0, int64_t row0, int64_t w, int64_t h, float *out,
+                              uint8_t *valid)
+{
+    if (w <= 0 || h <= 0) return scarp_fail(SCARP_ERR_USAGE, "stack read: empty window %lld x %lld", (long long)w,
+                                            (long long)h);
+    size_t n = (size_t)w * (size_t)h;
+    scarp_status st;
+    for (int l = 0; l < r->n_layers; l++)
+        if ((st = scarp_warped_read(r->layer[l], col0, row0, w, h, out + (size_t)l * n))) return st;
+    if (!valid) return SCARP_OK;
+    if (r->vcap < n) {
+        float *b = scarp_realloc(r->vbuf, n * sizeof(float));
+        if (!b) return SCARP_ERR_NOMEM;
+        r->vbuf = b;
+        r->vcap = n;
+    }
+    if ((st = scarp_warped_read(r->valid, col0, row0, w, h, r->vbuf))) return st;
+    for (size_t i = 0; i < n; i++) valid[i] = r->vbuf[i] == 1.0f;
+    return SCARP_OK;
+}

@@ -1,0 +1,486 @@
+/* assemble.c — rank 0's last step of `scarp map`: stored tiles → susceptibility.tif
+ * (Float32 COG), uncertainty_sd.tif (ensembles), classes.tif (Byte COG, colour table and
+ * class names) + classes.qml, per-class statistics, success/prediction-rate curves
+ * (Chung & Fabbri 2003), a quicklook PNG with legend and a rate-curve PNG (cairo),
+ * summary.json and figures.json. Two streaming passes over the tiles: memory is bounded
+ * by one tile, a 2²⁰-bin histogram and a seeded sample of ≤ ~200 000 cells. */
+#define _POSIX_C_SOURCE 200809L
+#include <cairo.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "map_internal.h"
+#include "scarp/alloc.h"
+#include "scarp/classes.h"
+#include "scarp/dataset.h"
+#include "scarp/fsutil.h"
+#include "scarp/log.h"
+#include "scarp/raster.h"
+
+#define HIST_BINS (1 << 20)
+#define SAMPLE_TARGET 200000
+#define QUICKLOOK_MAX 800
+#define CURVE_POINTS 101
+
+static uint64_t splitmix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+typedef struct {
+    int64_t n;
+    int64_t *col, *row;
+    uint8_t *split;
+    float *value;
+} landslides;
+
+static void landslides_free(landslides *l)
+{
+    scarp_free(l->col), scarp_free(l->row), scarp_free(l->split), scarp_free(l->value);
+    memset(l, 0, sizeof *l);
+}
+
+/* The inventory's landslides (positives of the prepared dataset) and their split. */
+static scarp_status load_landslides(const char *out_dir, landslides *l)
+{
+    memset(l, 0, sizeof *l);
+    char path[SCARP_PATH_MAX];
+    scarp_status st = scarp_path_join(path, sizeof path, out_dir, "dataset.bin");
+    if (st) return st;
+    if (!scarp_file_exists(path)) {
+        scarp_warn("map: %s not found: no landslide statistics (run scarp prepare)", path);
+        return SCARP_OK;
+    }
+    scarp_dataset ds;
+    scarp_dataset_init(&ds);
+    if ((st = scarp_dataset_load(&ds, path))) return st;
+    int64_t np = 0;
+    for (int64_t i = 0; i < ds.n; i++) np += ds.label[i] == 1;
+    l->col = scarp_malloc((size_t)(np + 1) * sizeof *l->col);
+    l->row = scarp_malloc((size_t)(np + 1) * sizeof *l->row);
+    l->split = scarp_malloc((size_t)(np + 1));
+    l->value = scarp_malloc((size_t)(np + 1) * sizeof *l->value);
+    if (!l->col || !l->row || !l->split || !l->value) {
+        scarp_dataset_free(&ds);
+        landslides_free(l);
+        return SCARP_ERR_NOMEM;
+    }
+    for (int64_t i = 0; i < ds.n; i++)
+        if (ds.label[i] == 1) {
+            l->col[l->n] = ds.col[i], l->row[l->n] = ds.row[i], l->split[l->n] = ds.split[i];
+            l->value[l->n++] = NAN;
+        }
+    scarp_dataset_free(&ds);
+    return SCARP_OK;
+}
+
+/* ---- figures ---- */
+
+static scarp_status write_quicklook(const char *path, const uint8_t *q, int qw, int qh, int k, const char *title,
+                                    const scarp_class_stats *stats)
+{
+    const uint8_t(*col)[4] = scarp_class_colors(k);
+    const char *const *names = scarp_class_names(k);
+    int legend = 230, W = qw + legend + 20, H = (qh > 220 ? qh : 220) + 50;
+    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, qw, qh);
+    unsigned char *px = cairo_image_surface_get_data(img);
+    int stride = cairo_image_surface_get_stride(img);
+    cairo_surface_flush(img);
+    for (int y = 0; y < qh; y++)
+        for (int x = 0; x < qw; x++) {
+            uint8_t c = q[(size_t)y * qw + x];
+            uint32_t v = c < k ? (0xffu << 24) | ((uint32_t)col[c][0] << 16) | ((uint32_t)col[c][1] << 8) | col[c][2]
+                               : 0xffdddddd;
+            memcpy(px + (size_t)y * stride + 4 * x, &v, 4);
+        }
+    cairo_surface_mark_dirty(img);
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+    cairo_t *cr = cairo_create(s);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_set_source_surface(cr, img, 10, 40);
+    cairo_paint(cr);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    cairo_set_font_size(cr, 14);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_move_to(cr, 10, 24);
+    cairo_show_text(cr, title);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, 12);
+    for (int c = k - 1, i = 0; c >= 0; c--, i++) {
+        double y = 50 + 26.0 * i, x = qw + 25;
+        cairo_set_source_rgb(cr, col[c][0] / 255.0, col[c][1] / 255.0, col[c][2] / 255.0);
+        cairo_rectangle(cr, x, y, 22, 18);
+        cairo_fill_preserve(cr);
+        cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+        cairo_set_line_width(cr, 1);
+        cairo_stroke(cr);
+        char label[96];
+        snprintf(label, sizeof label, "%s  %.1f %% area", names[c], 100 * stats->area_share[c]);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        cairo_move_to(cr, x + 30, y + 14);
+        cairo_show_text(cr, label);
+    }
+    cairo_destroy(cr);
+    char partial[SCARP_PATH_MAX + 16];
+    scarp_partial_name(partial, sizeof partial, path);
+    cairo_status_t cs = cairo_surface_write_to_png(s, partial);
+    cairo_surface_destroy(s);
+    cairo_surface_destroy(img);
+    if (cs != CAIRO_STATUS_SUCCESS) return scarp_fail(SCARP_ERR_IO, "%s: cannot write PNG: %s", path, cairo_status_to_string(cs));
+    return scarp_commit_file(partial, path);
+}
+
+static scarp_status write_rates_png(const char *path, const double *xs, const double *ys, double aus, const double *xp,
+                                    const double *yp, double aup)
+{
+    const int W = 460, H = 420, L = 60, T = 30, P = 330;
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+    cairo_t *cr = cairo_create(s);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, L, T, P, P);
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
+    cairo_move_to(cr, L, T + P);
+    cairo_line_to(cr, L + P, T);
+    cairo_stroke(cr);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, 11);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    for (int i = 0; i <= 4; i++) {
+        char t[16];
+        snprintf(t, sizeof t, "%d", 25 * i);
+        cairo_move_to(cr, L + P * i / 4.0 - 6, T + P + 15);
+        cairo_show_text(cr, t);
+        cairo_move_to(cr, L - 25, T + P - P * i / 4.0 + 4);
+        cairo_show_text(cr, t);
+    }
+    cairo_move_to(cr, L + 60, T + P + 34);
+    cairo_show_text(cr, "cumulative area, most susceptible first (%)");
+    cairo_save(cr);
+    cairo_move_to(cr, 18, T + P - 60);
+    cairo_rotate(cr, -1.5707963267948966);
+    cairo_show_text(cr, "cumulative landslides (%)");
+    cairo_restore(cr);
+    const double rgb[2][3] = {{0.84, 0.1, 0.11}, {0.17, 0.48, 0.71}};
+    const double *cx[2] = {xs, xp}, *cy[2] = {ys, yp}, au[2] = {aus, aup};
+    const char *nm[2] = {"success rate (training)", "prediction rate (test)"};
+    for (int c = 0; c < 2; c++) {
+        if (!cx[c]) continue;
+        cairo_set_source_rgb(cr, rgb[c][0], rgb[c][1], rgb[c][2]);
+        cairo_set_line_width(cr, 2);
+        for (int i = 0; i < CURVE_POINTS; i++) {
+            double X = L + P * cx[c][i], Y = T + P - P * cy[c][i];
+            if (i == 0)
+                cairo_move_to(cr, X, Y);
+            else
+                cairo_line_to(cr, X, Y);
+        }
+        cairo_stroke(cr);
+        char t[80];
+        snprintf(t, sizeof t, "%s, AUC %.3f", nm[c], au[c]);
+        cairo_move_to(cr, L + 120, T + P - 40 + 18 * c);
+        cairo_show_text(cr, t);
+    }
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_font_size(cr, 13);
+    cairo_move_to(cr, L, 20);
+    cairo_show_text(cr, "Success- and prediction-rate curves");
+    cairo_destroy(cr);
+    char partial[SCARP_PATH_MAX + 16];
+    scarp_partial_name(partial, sizeof partial, path);
+    cairo_status_t cs = cairo_surface_write_to_png(s, partial);
+    cairo_surface_destroy(s);
+    if (cs != CAIRO_STATUS_SUCCESS) return scarp_fail(SCARP_ERR_IO, "%s: cannot write PNG: %s", path, cairo_status_to_string(cs));
+    return scarp_commit_file(partial, path);
+}
+
+static scarp_status write_qml(const char *path, int k)
+{
+    const uint8_t(*col)[4] = scarp_class_colors(k);
+    const char *const *names = scarp_class_names(k);
+    char buf[4096];
+    int n = snprintf(buf, sizeof buf,
+                     "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis version=\"3.22\">\n  <pipe>\n"
+                     "    <rasterrenderer type=\"paletted\" band=\"1\" opacity=\"1\" alphaBand=\"-1\">\n"
+                     "      <colorPalette>\n");
+    for (int c = 0; c < k; c++)
+        n += snprintf(buf + n, sizeof buf - (size_t)n,
+                      "        <paletteEntry value=\"%d\" color=\"#%02x%02x%02x\" alpha=\"255\" label=\"%s\"/>\n", c,
+                      col[c][0], col[c][1], col[c][2], names[c]);
+    n += snprintf(buf + n, sizeof buf - (size_t)n, "      </colorPalette>\n    </rasterrenderer>\n  </pipe>\n</qgis>\n");
+    return scarp_write_file_atomic(path, buf, (size_t)n);
+}
+
+static scarp_status write_json(const char *path, cJSON *root)
+{
+    char *text = cJSON_Print(root);
+    if (!text) return SCARP_ERR_NOMEM;
+    scarp_status st = scarp_write_file_atomic(path, text, strlen(text));
+    cJSON_free(text);
+    return st;
+}
+
+static cJSON *json_array(const double *v, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(round(v[i] * 1e6) / 1e6));
+    return a;
+}
+
+/* ---- the two passes ---- */
+
+scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_store *store, const scarp_tiling *tiling,
+                                 int bands, const scarp_config *cfg, const char *out_dir, const scarp_map_options *opts,
+                                 const char *model_path, int n_models, scarp_map_report *rep)
+{
+    char mapdir[SCARP_PATH_MAX], p_sus[SCARP_PATH_MAX], p_sd[SCARP_PATH_MAX], p_cls[SCARP_PATH_MAX];
+    char p_qml[SCARP_PATH_MAX], p_png[SCARP_PATH_MAX], p_rates[SCARP_PATH_MAX], p_sum[SCARP_PATH_MAX],
+        p_fig[SCARP_PATH_MAX];
+    scarp_status st;
+    if ((st = scarp_path_join(mapdir, sizeof mapdir, out_dir, "map"))) return st;
+    scarp_path_join(p_sus, sizeof p_sus, mapdir, "susceptibility.tif");
+    scarp_path_join(p_sd, sizeof p_sd, mapdir, "uncertainty_sd.tif");
+    scarp_path_join(p_cls, sizeof p_cls, mapdir, "classes.tif");
+    scarp_path_join(p_qml, sizeof p_qml, mapdir, "classes.qml");
+    scarp_path_join(p_png, sizeof p_png, mapdir, "quicklook.png");
+    scarp_path_join(p_rates, sizeof p_rates, mapdir, "rates.png");
+    scarp_path_join(p_sum, sizeof p_sum, mapdir, "summary.json");
+    scarp_path_join(p_fig, sizeof p_fig, mapdir, "figures.json");
+
+    const int k = cfg->map_classes ? cfg->map_classes : 4;
+    scarp_breaks_method method;
+    if ((st = scarp_breaks_parse(cfg->map_breaks[0] ? cfg->map_breaks : "natural", &method))) return st;
+    if (k < SCARP_CLASSES_MIN || k > SCARP_CLASSES_MAX)
+        return scarp_fail(SCARP_ERR_INPUT, "%s: [map] classes = %d: expected 3 to 5", cfg->config_path, k);
+
+    landslides ls;
+    if ((st = load_landslides(out_dir, &ls))) return st;
+    const int64_t W = tiling->width, H = tiling->height;
+    const size_t tile_cells = (size_t)tiling->tile_w * tiling->tile_h;
+    float *tile = scarp_malloc((size_t)bands * tile_cells * sizeof(float));
+    int64_t *hist = scarp_calloc(HIST_BINS, sizeof *hist);
+    size_t scap = SAMPLE_TARGET + SAMPLE_TARGET / 2 + 1024, ns = 0;
+    float *sample = scarp_malloc(scap * sizeof(float));
+    const int f = (int)((W > H ? W : H) + QUICKLOOK_MAX - 1) / QUICKLOOK_MAX;
+    const int qw = (int)((W + f - 1) / f), qh = (int)((H + f - 1) / f);
+    uint8_t *q = scarp_malloc((size_t)qw * qh);
+    scarp_raster_writer *w_sus = NULL, *w_sd = NULL, *w_cls = NULL;
+    float *cls_buf = scarp_malloc(tile_cells * sizeof(float));
+    if (!tile || !hist || !sample || !q || !cls_buf) {
+        st = SCARP_ERR_NOMEM;
+        goto end;
+    }
+    memset(q, 255, (size_t)qw * qh);
+    /* pass 1: susceptibility (+ sd) rasters, histogram, range, sample, landslide values */
+    scarp_raster_meta meta_sus = {.description = "landslide susceptibility (probability)", .cog = 1};
+    scarp_raster_meta meta_sd = {.description = "ensemble standard deviation of the probability", .cog = 1};
+    if ((st = scarp_raster_writer_open(&w_sus, p_sus, &stack->grid, SCARP_OUT_FLOAT32, &meta_sus))) goto end;
+    if (bands > 1 && (st = scarp_raster_writer_open(&w_sd, p_sd, &stack->grid, SCARP_OUT_FLOAT32, &meta_sd))) goto end;
+    const double p_take = stack->valid_cells > SAMPLE_TARGET ? (double)SAMPLE_TARGET / (double)stack->valid_cells : 1.0;
+    const uint64_t seed = cfg->seed;
+    double vmin = INFINITY, vmax = -INFINITY;
+    int64_t valid = 0;
+    for (int64_t t = 0; t < tiling->n; t++) {
+        int64_t c0, r0;
+        int tw, th;
+        scarp_tiling_tile(tiling, t, &c0, &r0, &tw, &th);
+        const size_t cells = (size_t)tw * th;
+        if ((st = scarp_tile_store_get(store, t, tile))) goto end;
+        if ((st = scarp_raster_writer_write(w_sus, c0, r0, tw, th, tile))) goto end;
+        if (w_sd && (st = scarp_raster_writer_write(w_sd, c0, r0, tw, th, tile + cells))) goto end;
+        for (int y = 0; y < th; y++)
+            for (int x = 0; x < tw; x++) {
+                float v = tile[(size_t)y * tw + x];
+                if (isnan(v)) continue;
+                valid++;
+                if (v < vmin) vmin = v;
+                if (v > vmax) vmax = v;
+                hist[scarp_hist_bin(v, HIST_BINS, 0.0, 1.0)]++;
+                uint64_t idx = (uint64_t)(r0 + y) * (uint64_t)W + (uint64_t)(c0 + x);
+                double u = (double)(splitmix(idx ^ splitmix(seed)) >> 11) * 0x1.0p-53;
+                if (u < p_take && ns < scap) sample[ns++] = v;
+            }
+        for (int64_t i = 0; i < ls.n; i++)
+            if (ls.col[i] >= c0 && ls.col[i] < c0 + tw && ls.row[i] >= r0 && ls.row[i] < r0 + th)
+                ls.value[i] = tile[(size_t)(ls.row[i] - r0) * tw + (ls.col[i] - c0)];
+    }
+    if (valid == 0) {
+        st = scarp_fail(SCARP_ERR_INPUT, "%s: no valid cell to map", stack->valid_path);
+        goto end;
+    }
+    /* breaks */
+    double breaks[SCARP_CLASSES_MAX - 1];
+    {
+        float *lsv = scarp_malloc((size_t)(ls.n + 1) * sizeof(float));
+        if (!lsv) {
+            st = SCARP_ERR_NOMEM;
+            goto end;
+        }
+        size_t nl = 0;
+        for (int64_t i = 0; i < ls.n; i++)
+            if (!isnan(ls.value[i])) lsv[nl++] = ls.value[i];
+        int np = cfg->map_n_thresholds;
+        st = scarp_class_breaks(method, k, sample, ns, vmin, vmax, lsv, nl, cfg->map_thresholds, np, seed, breaks);
+        scarp_free(lsv);
+        if (st) goto end;
+    }
+    /* pass 2: classes raster, class counts, quicklook */
+    scarp_raster_meta meta_cls = {.description = "landslide susceptibility class",
+                                  .class_names = scarp_class_names(k),
+                                  .colors = scarp_class_colors(k),
+                                  .n_classes = k,
+                                  .cog = 1};
+    if ((st = scarp_raster_writer_open(&w_cls, p_cls, &stack->grid, SCARP_OUT_BYTE, &meta_cls))) goto end;
+    scarp_class_stats stats;
+    scarp_class_stats_init(&stats, k);
+    for (int64_t t = 0; t < tiling->n; t++) {
+        int64_t c0, r0;
+        int tw, th;
+        scarp_tiling_tile(tiling, t, &c0, &r0, &tw, &th);
+        if ((st = scarp_tile_store_get(store, t, tile))) goto end;
+        int64_t counts[SCARP_CLASSES_MAX] = {0};
+        for (int y = 0; y < th; y++)
+            for (int x = 0; x < tw; x++) {
+                size_t j = (size_t)y * tw + x;
+                int c = scarp_class_of(tile[j], breaks, k);
+                cls_buf[j] = c < 0 ? NAN : (float)c;
+                if (c >= 0) counts[c]++;
+                int64_t R = r0 + y, Cc = c0 + x;
+                if (R % f == 0 && Cc % f == 0) q[(size_t)(R / f) * qw + Cc / f] = c < 0 ? 255 : (uint8_t)c;
+            }
+        scarp_class_stats_add_cells(&stats, counts);
+        if ((st = scarp_raster_writer_write(w_cls, c0, r0, tw, th, cls_buf))) goto end;
+    }
+    for (int64_t i = 0; i < ls.n; i++)
+        scarp_class_stats_add_landslide(&stats, scarp_class_of(ls.value[i], breaks, k), ls.split[i] == SCARP_SPLIT_TEST);
+    scarp_class_stats_finish(&stats);
+    /* rate curves: success = training landslides, prediction = test landslides */
+    double xs[CURVE_POINTS], ys[CURVE_POINTS], xp[CURVE_POINTS], yp[CURVE_POINTS], aus = NAN, aup = NAN;
+    int have_s = 0, have_p = 0;
+    if (ls.n > 0) {
+        float *v = scarp_malloc((size_t)ls.n * sizeof(float));
+        if (!v) {
+            st = SCARP_ERR_NOMEM;
+            goto end;
+        }
+        for (int pass = 0; pass < 2; pass++) {
+            size_t m = 0;
+            for (int64_t i = 0; i < ls.n; i++)
+                if (ls.split[i] == (pass ? SCARP_SPLIT_TEST : SCARP_SPLIT_TRAIN) && !isnan(ls.value[i])) v[m++] = ls.value[i];
+            if (m == 0) continue;
+            if (pass == 0 && !scarp_rate_curve(hist, HIST_BINS, 0, 1, v, m, CURVE_POINTS, xs, ys, &aus)) have_s = 1;
+            if (pass == 1 && !scarp_rate_curve(hist, HIST_BINS, 0, 1, v, m, CURVE_POINTS, xp, yp, &aup)) have_p = 1;
+        }
+        scarp_free(v);
+        scarp_clear_error();
+    }
+    /* commit the rasters (COG conversion happens here), then the small files */
+    st = scarp_raster_writer_commit(w_sus);
+    w_sus = NULL;
+    if (!st && w_sd) st = scarp_raster_writer_commit(w_sd);
+    w_sd = NULL;
+    if (!st) st = scarp_raster_writer_commit(w_cls);
+    w_cls = NULL;
+    if (st) goto end;
+    if ((st = write_qml(p_qml, k))) goto end;
+    const char *base = strrchr(model_path, '/') ? strrchr(model_path, '/') + 1 : model_path;
+    char title[256];
+    snprintf(title, sizeof title, "Landslide susceptibility — %s%s%s%s", base, n_models > 1 ? " (ensemble)" : "",
+             rep->date[0] ? ", rainfall to " : "", rep->date);
+    cJSON *figs = cJSON_CreateArray();
+    if (!(opts && opts->no_figures)) {
+        if ((st = write_quicklook(p_png, q, qw, qh, k, title, &stats))) goto end_json;
+        cJSON *fq = cJSON_CreateObject();
+        cJSON_AddStringToObject(fq, "path", "map/quicklook.png");
+        cJSON_AddStringToObject(fq, "title", "Susceptibility classes");
+        cJSON_AddStringToObject(fq, "caption", title);
+        cJSON_AddItemToArray(figs, fq);
+        if (have_s || have_p) {
+            if ((st = write_rates_png(p_rates, have_s ? xs : NULL, ys, aus, have_p ? xp : NULL, yp, aup))) goto end_json;
+            cJSON *fr = cJSON_CreateObject();
+            cJSON_AddStringToObject(fr, "path", "map/rates.png");
+            cJSON_AddStringToObject(fr, "title", "Success- and prediction-rate curves");
+            cJSON_AddStringToObject(fr, "caption", "Cumulative share of landslides against cumulative share of area, cells ranked by decreasing susceptibility.");
+            cJSON_AddItemToArray(figs, fr);
+        }
+    }
+    {
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "model", base);
+        cJSON_AddNumberToObject(root, "ensemble_models", n_models);
+        cJSON_AddStringToObject(root, "date", rep->date);
+        cJSON_AddNumberToObject(root, "width", (double)W);
+        cJSON_AddNumberToObject(root, "height", (double)H);
+        cJSON_AddNumberToObject(root, "valid_cells", (double)valid);
+        cJSON_AddNumberToObject(root, "tile_width", tiling->tile_w);
+        cJSON_AddNumberToObject(root, "tile_height", tiling->tile_h);
+        cJSON_AddStringToObject(root, "breaks_method", scarp_breaks_name(method));
+        cJSON_AddItemToObject(root, "breaks", json_array(breaks, k - 1));
+        cJSON_AddNumberToObject(root, "min", vmin);
+        cJSON_AddNumberToObject(root, "max", vmax);
+        cJSON *cl = cJSON_AddArrayToObject(root, "classes");
+        for (int c = 0; c < k; c++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "name", scarp_class_names(k)[c]);
+            cJSON_AddNumberToObject(o, "cells", (double)stats.cells[c]);
+            cJSON_AddNumberToObject(o, "area_share", stats.area_share[c]);
+            cJSON_AddNumberToObject(o, "landslides", (double)stats.landslides[c]);
+            cJSON_AddNumberToObject(o, "landslide_share", stats.ls_share[c]);
+            cJSON_AddNumberToObject(o, "test_landslides", (double)stats.test[c]);
+            cJSON_AddNumberToObject(o, "test_share", stats.test_share[c]);
+            cJSON_AddNumberToObject(o, "frequency_ratio", stats.frequency_ratio[c]);
+            cJSON_AddItemToArray(cl, o);
+        }
+        cJSON_AddNumberToObject(root, "landslides_in_high_classes", stats.ls_high);
+        cJSON_AddNumberToObject(root, "test_landslides_in_high_classes", stats.test_high);
+        cJSON_AddNumberToObject(root, "area_in_high_classes", stats.area_high);
+        if (have_s) {
+            cJSON_AddNumberToObject(root, "success_rate_auc", aus);
+            cJSON *o = cJSON_AddObjectToObject(root, "success_rate_curve");
+            cJSON_AddItemToObject(o, "area", json_array(xs, CURVE_POINTS));
+            cJSON_AddItemToObject(o, "landslides", json_array(ys, CURVE_POINTS));
+        }
+        if (have_p) {
+            cJSON_AddNumberToObject(root, "prediction_rate_auc", aup);
+            cJSON *o = cJSON_AddObjectToObject(root, "prediction_rate_curve");
+            cJSON_AddItemToObject(o, "area", json_array(xp, CURVE_POINTS));
+            cJSON_AddItemToObject(o, "landslides", json_array(yp, CURVE_POINTS));
+        }
+        cJSON *outs = cJSON_AddArrayToObject(root, "outputs");
+        cJSON_AddItemToArray(outs, cJSON_CreateString("map/susceptibility.tif"));
+        cJSON_AddItemToArray(outs, cJSON_CreateString("map/classes.tif"));
+        cJSON_AddItemToArray(outs, cJSON_CreateString("map/classes.qml"));
+        if (bands > 1) cJSON_AddItemToArray(outs, cJSON_CreateString("map/uncertainty_sd.tif"));
+        cJSON_AddNumberToObject(root, "seconds_compute", rep->seconds_compute);
+        cJSON_AddNumberToObject(root, "cells_per_second", rep->cells_per_second);
+        st = write_json(p_sum, root);
+        cJSON_Delete(root);
+    }
+    if (!st) st = write_json(p_fig, figs);
+end_json:
+    cJSON_Delete(figs);
+    if (!st) {
+        rep->cells = W * H;
+        rep->valid_cells = valid;
+        memcpy(rep->breaks, breaks, sizeof(double) * (size_t)(k - 1));
+        rep->stats = stats;
+        rep->success_auc = aus;
+        rep->prediction_auc = aup;
+    }
+end:
+    scarp_raster_writer_abort(w_sus);
+    scarp_raster_writer_abort(w_sd);
+    scarp_raster_writer_abort(w_cls);
+    landslides_free(&ls);
+    scarp_free(tile), scarp_free(hist), scarp_free(sample), scarp_free(q), scarp_free(cls_buf);
+    return st;
+}

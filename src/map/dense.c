@@ -1,0 +1,323 @@
+/* dense.c — exact dense evaluation of the CNN branch and head over a whole tile.
+ * Per-patch network: 3 × [conv3×3 valid → ReLU → maxpool 2×2 stride 2 → BN], then the head.
+ * Dense twin: the same blocks with stride-1 pooling and dilations 1, 2, 4 (à trous;
+ * Giusti et al. 2013, "Fast image scanning with deep max-pooling CNNs", ICIP), so that the
+ * output at (y, x) is exactly the network applied to the patch whose top-left is (y, x).
+ *
+ * Layout: every activation is channel-major (C, rows, S) with the row stride S = tw + 21
+ * of the input window kept through all layers; columns x >= the layer's valid width hold
+ * garbage that never reaches a valid output (valid outputs only read valid inputs). With
+ * this stride, the im2col row of kernel tap (c, ky, kx) for a strip of rows is ONE
+ * contiguous copy. Convolutions are im2col strips + cblas_sgemm (single-threaded inside a
+ * tile: the engine runs threads over tiles). Bias, ReLU and batch norm ride in the pooling
+ * pass: max(x + b) = max(x) + b and relu(max) = max(relu), both exact in floating point.
+ * Block 3 and the head run on a rolling strip of rows, so memory is
+ * O(C·tile + strip), independent of the raster. */
+#include "scarp/map.h"
+#include "scarp/alloc.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#define PAD_FLOATS 64 /* dilated taps read up to 2·4 floats past a plane's end */
+#define STRIP_CELLS 4096
+
+static float *copy_floats(const float *src, size_t n)
+{
+    float *d = scarp_malloc(n * sizeof *d);
+    if (d) memcpy(d, src, n * sizeof *d);
+    return d;
+}
+
+/* Keras (In, Out) → (Out, In) rows [r0, r0 + nin). */
+static float *transpose_rows(const float *w, int in_total, int out, int r0, int nin)
+{
+    float *d = scarp_malloc((size_t)out * nin * sizeof *d);
+    if (!d) return NULL;
+    for (int o = 0; o < out; o++)
+        for (int i = 0; i < nin; i++) d[(size_t)o * nin + i] = w[(size_t)(r0 + i) * out + o];
+    (void)in_total;
+    return d;
+}
+
+void scarp_dense_net_free(scarp_dense_net *net)
+{
+    if (!net) return;
+    for (int l = 0; l < 3; l++) {
+        scarp_free(net->conv_w[l]);
+        scarp_free(net->conv_b[l]);
+        scarp_free(net->bn_scale[l]);
+        scarp_free(net->bn_shift[l]);
+    }
+    scarp_free(net->w1c), scarp_free(net->w1t), scarp_free(net->b1);
+    scarp_free(net->w2), scarp_free(net->b2), scarp_free(net->w3);
+    memset(net, 0, sizeof *net);
+}
+
+scarp_status scarp_dense_net_init(scarp_dense_net *net, const scarp_model *m)
+{
+    memset(net, 0, sizeof *net);
+    const scarp_model_spec *sp = &m->spec;
+    net->kind = sp->kind;
+    int has_cnn = sp->kind == SCARP_MODEL_CNN_LSTM || sp->kind == SCARP_MODEL_CNN;
+    int has_lstm = sp->kind == SCARP_MODEL_CNN_LSTM || sp->kind == SCARP_MODEL_LSTM;
+    if (has_cnn) {
+        /* The dense pass assumes the three blocks reduce the patch to 1×1 with the
+         * receptive rows 0..21 (patch 22, or 23 whose last row floor pooling drops). */
+        if (sp->H != sp->W || (sp->H != 22 && sp->H != 23))
+            return scarp_fail(SCARP_ERR_INPUT, "model patch %d×%d: the map engine needs 22×22 (or 23×23) patches",
+                              sp->H, sp->W);
+        net->C = sp->C;
+        int ci = sp->C;
+        for (int l = 0; l < 3; l++) {
+            int co = sp->filters[l];
+            net->F[l] = co;
+            net->conv_w[l] = copy_floats(m->p.conv_w[l], (size_t)co * ci * 9);
+            net->conv_b[l] = copy_floats(m->p.conv_b[l], (size_t)co);
+            net->bn_scale[l] = scarp_malloc((size_t)co * sizeof(float));
+            net->bn_shift[l] = scarp_malloc((size_t)co * sizeof(float));
+            if (!net->conv_w[l] || !net->conv_b[l] || !net->bn_scale[l] || !net->bn_shift[l]) goto nomem;
+            for (int c = 0; c < co; c++) {
+                float s = m->p.bn_gamma[l][c] / sqrtf(m->bn_var[l][c] + SCARP_BN_EPS);
+                net->bn_scale[l][c] = s;
+                net->bn_shift[l][c] = m->p.bn_beta[l][c] - m->bn_mean[l][c] * s;
+            }
+            ci = co;
+        }
+        net->n_cnn = m->cnn_features;
+        if (net->n_cnn != sp->filters[2])
+            return scarp_fail(SCARP_ERR_INPUT, "model CNN features %d, expected %d (1×1 output)", net->n_cnn,
+                              sp->filters[2]);
+    }
+    net->n_lstm = has_lstm ? m->lstm_features : sp->kind == SCARP_MODEL_MLP ? sp->F : 0;
+    net->H1 = sp->dense[0];
+    net->H2 = sp->dense[1];
+    int in = m->head_in;
+    if (in != net->n_cnn + net->n_lstm)
+        return scarp_fail(SCARP_ERR_INPUT, "model head input %d != %d + %d", in, net->n_cnn, net->n_lstm);
+    if (net->n_cnn && !(net->w1c = transpose_rows(m->p.dense_w[0], in, net->H1, 0, net->n_cnn))) goto nomem;
+    if (net->n_lstm && !(net->w1t = transpose_rows(m->p.dense_w[0], in, net->H1, net->n_cnn, net->n_lstm))) goto nomem;
+    if (!(net->b1 = copy_floats(m->p.dense_b[0], (size_t)net->H1))) goto nomem;
+    if (!(net->w2 = transpose_rows(m->p.dense_w[1], net->H1, net->H2, 0, net->H1))) goto nomem;
+    if (!(net->b2 = copy_floats(m->p.dense_b[1], (size_t)net->H2))) goto nomem;
+    if (!(net->w3 = copy_floats(m->p.dense_w[2], (size_t)net->H2))) goto nomem; /* (H2, 1) */
+    net->b3 = m->p.dense_b[2][0];
+    return SCARP_OK;
+nomem:
+    scarp_dense_net_free(net);
+    return SCARP_ERR_NOMEM;
+}
+
+struct scarp_dense_work {
+    int max_w, max_h;
+    size_t strip_cells;     /* R·S budget of a strip */
+    float *in;              /* (C, max_h + 21, max_w + 21) */
+    float *a1, *a2, *a3;    /* block outputs; a3 is the rolling strip (F2, R + 4, S) */
+    float *col;             /* im2col (Kmax, strip) */
+    float *z1, *z2;         /* head (H1, strip), (H2, strip) */
+    float *row;             /* one pooled row (S) */
+};
+
+void scarp_dense_work_free(scarp_dense_work *w)
+{
+    if (!w) return;
+    scarp_free_aligned(w->in), scarp_free_aligned(w->a1), scarp_free_aligned(w->a2), scarp_free_aligned(w->a3);
+    scarp_free_aligned(w->col), scarp_free_aligned(w->z1), scarp_free_aligned(w->z2), scarp_free_aligned(w->row);
+    scarp_free(w);
+}
+
+static float *zalloc(size_t n)
+{
+    float *p = scarp_malloc_aligned((n + PAD_FLOATS) * sizeof(float));
+    if (p) memset(p, 0, (n + PAD_FLOATS) * sizeof(float));
+    return p;
+}
+
+scarp_status scarp_dense_work_new(const scarp_dense_net *net, int max_w, int max_h, scarp_dense_work **out)
+{
+    *out = NULL;
+    if (max_w < 1 || max_h < 1) return scarp_fail(SCARP_ERR_USAGE, "dense tile %d×%d", max_w, max_h);
+    scarp_dense_work *w = scarp_calloc(1, sizeof *w);
+    if (!w) return SCARP_ERR_NOMEM;
+    w->max_w = max_w, w->max_h = max_h;
+    size_t S = (size_t)max_w + SCARP_MAP_HALO, Hin = (size_t)max_h + SCARP_MAP_HALO;
+    w->strip_cells = STRIP_CELLS > S ? STRIP_CELLS : S;
+    int kmax = net->C > net->F[0] ? net->C : net->F[0];
+    if (net->F[1] > kmax) kmax = net->F[1];
+    w->in = zalloc((size_t)net->C * Hin * S);
+    w->a1 = zalloc((size_t)net->F[0] * (Hin - 2) * S);
+    w->a2 = zalloc((size_t)net->F[1] * (Hin - 7) * S);
+    w->a3 = zalloc((size_t)net->F[2] * (w->strip_cells + 4 * S));
+    w->col = zalloc((size_t)kmax * 9 * (w->strip_cells + 4 * S)); /* block 3's first strip has R + 4 rows */
+    w->z1 = zalloc((size_t)net->H1 * w->strip_cells);
+    w->z2 = zalloc((size_t)net->H2 * w->strip_cells);
+    w->row = zalloc(S);
+    if (!w->in || !w->a1 || !w->a2 || !w->a3 || !w->col || !w->z1 || !w->z2 || !w->row) {
+        scarp_dense_work_free(w);
+        return SCARP_ERR_NOMEM;
+    }
+    *out = w;
+    return SCARP_OK;
+}
+
+float *scarp_dense_work_input(scarp_dense_work *w) { return w->in; }
+
+/* Convolution rows [y0, y0 + r) of a dilated 3×3 conv (no bias: it rides in the pooling):
+ *   inp (Ci, ·, S) with plane stride pin;  out (Co, ·, S) with plane stride pout, pointing
+ *   at the row that receives conv row y0. */
+static void conv_strip(const float *restrict W, int Co, int Ci, int d, const float *restrict inp, size_t pin, int S,
+                       int y0, int r, float *restrict col, float *restrict out, size_t pout)
+{
+    size_t N = (size_t)r * S;
+    for (int c = 0; c < Ci; c++)
+        for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++) {
+                size_t k = (size_t)c * 9 + ky * 3 + kx;
+                memcpy(col + k * N, inp + c * pin + (size_t)(y0 + ky * d) * S + kx * d, N * sizeof(float));
+            }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, (int)N, Ci * 9, 1.0f, W, Ci * 9, col, (int)N, 0.0f, out,
+                (int)pout);
+}
+
+/* In-place stride-1 max-pool with dilation d over rows [0, rows) of each of the C planes
+ * (plane stride p, row stride S), then + bias, ReLU, batch-norm affine. */
+static void pool_bias_relu_bn(float *a, int C, size_t p, int S, int rows, int d, const float *bias, const float *scale,
+                              const float *shift, float *restrict tmp)
+{
+    for (int c = 0; c < C; c++) {
+        float b = bias[c], s = scale[c], t = shift[c];
+        float *plane = a + c * p;
+        for (int y = 0; y < rows; y++) {
+            const float *restrict r0 = plane + (size_t)y * S, *restrict r1 = plane + (size_t)(y + d) * S;
+            for (int x = 0; x < S; x++) {
+                float m0 = r0[x] > r0[x + d] ? r0[x] : r0[x + d];
+                float m1 = r1[x] > r1[x + d] ? r1[x] : r1[x + d];
+                float v = (m0 > m1 ? m0 : m1) + b;
+                v = v > 0.0f ? v : 0.0f;
+                tmp[x] = v * s + t;
+            }
+            memcpy(plane + (size_t)y * S, tmp, (size_t)S * sizeof(float));
+        }
+    }
+}
+
+static inline float sigmoidf(float z) { return z >= 0 ? 1.0f / (1.0f + expf(-z)) : expf(z) / (1.0f + expf(z)); }
+
+void scarp_dense_tile(const scarp_dense_net *net, scarp_dense_work *w, int tw, int th, const float *G,
+                      const int32_t *tidx, float *prob)
+{
+    const int S = tw + SCARP_MAP_HALO, Hin = th + SCARP_MAP_HALO;
+    const int F0 = net->F[0], F1 = net->F[1], F2 = net->F[2], H1 = net->H1, H2 = net->H2;
+    int R = (int)(w->strip_cells / (size_t)S);
+    if (R < 1) R = 1;
+    /* block 1: conv d=1 on (C, Hin, S) → (F0, Hin−2, S); pool d=1 → Hin−3 rows */
+    const size_t pin = (size_t)Hin * S, p1 = (size_t)(Hin - 2) * S, p2 = (size_t)(Hin - 7) * S;
+    for (int y0 = 0; y0 < Hin - 2; y0 += R) {
+        int r = Hin - 2 - y0 < R ? Hin - 2 - y0 : R;
+        conv_strip(net->conv_w[0], F0, net->C, 1, w->in, pin, S, y0, r, w->col, w->a1 + (size_t)y0 * S, p1);
+    }
+    pool_bias_relu_bn(w->a1, F0, p1, S, Hin - 3, 1, net->conv_b[0], net->bn_scale[0], net->bn_shift[0], w->row);
+    /* block 2: conv d=2 → (F1, Hin−7, S); pool d=2 → Hin−9 rows */
+    for (int y0 = 0; y0 < Hin - 7; y0 += R) {
+        int r = Hin - 7 - y0 < R ? Hin - 7 - y0 : R;
+        conv_strip(net->conv_w[1], F1, F0, 2, w->a1, p1, S, y0, r, w->col, w->a2 + (size_t)y0 * S, p2);
+    }
+    pool_bias_relu_bn(w->a2, F1, p2, S, Hin - 9, 2, net->conv_b[1], net->bn_scale[1], net->bn_shift[1], w->row);
+    /* block 3 + head on rolling strips of r output rows: conv d=4 needs r + 4 rows for
+     * the d=4 pooling; the last 4 conv rows of a strip are the first 4 of the next. */
+    const size_t p3 = (size_t)(R + 4) * S;
+    int rprev = 0;
+    for (int yp0 = 0; yp0 < th; yp0 += R) {
+        int r = th - yp0 < R ? th - yp0 : R;
+        if (yp0 == 0) {
+            conv_strip(net->conv_w[2], F2, F1, 4, w->a2, p2, S, 0, r + 4, w->col, w->a3, p3);
+        } else {
+            for (int c = 0; c < F2; c++)
+                memmove(w->a3 + c * p3, w->a3 + c * p3 + (size_t)rprev * S, (size_t)4 * S * sizeof(float));
+            conv_strip(net->conv_w[2], F2, F1, 4, w->a2, p2, S, yp0 + 4, r, w->col, w->a3 + (size_t)4 * S, p3);
+        }
+        rprev = r;
+        pool_bias_relu_bn(w->a3, F2, p3, S, r, 4, net->conv_b[2], net->bn_scale[2], net->bn_shift[2], w->row);
+        /* head: z1 (H1, N) = W1c · feat (F2, N; plane stride p3) */
+        const int N = r * S;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H1, N, F2, 1.0f, net->w1c, F2, w->a3, (int)p3, 0.0f,
+                    w->z1, N);
+        for (int j = 0; j < H1; j++) {
+            float *z = w->z1 + (size_t)j * N;
+            for (int y = 0; y < r; y++) {
+                float *zr = z + (size_t)y * S;
+                if (tidx) {
+                    const int32_t *ti = tidx + (size_t)(yp0 + y) * tw;
+                    for (int x = 0; x < tw; x++) {
+                        float v = zr[x] + G[(size_t)ti[x] * H1 + j];
+                        zr[x] = v > 0.0f ? v : 0.0f;
+                    }
+                } else {
+                    float g = G[j];
+                    for (int x = 0; x < tw; x++) {
+                        float v = zr[x] + g;
+                        zr[x] = v > 0.0f ? v : 0.0f;
+                    }
+                }
+            }
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H2, N, H1, 1.0f, net->w2, H1, w->z1, N, 0.0f, w->z2, N);
+        for (int j = 0; j < H2; j++) {
+            float *z = w->z2 + (size_t)j * N, b = net->b2[j];
+            for (int n = 0; n < N; n++) {
+                float v = z[n] + b;
+                z[n] = v > 0.0f ? v : 0.0f;
+            }
+        }
+        /* logit = w3 · z2 + b3, accumulated in j order for every cell */
+        for (int y = 0; y < r; y++) {
+            float *o = prob + (size_t)(yp0 + y) * tw;
+            for (int x = 0; x < tw; x++) o[x] = net->b3;
+            for (int j = 0; j < H2; j++) {
+                const float *z = w->z2 + (size_t)j * N + (size_t)y * S;
+                float wj = net->w3[j];
+                for (int x = 0; x < tw; x++) o[x] += wj * z[x];
+            }
+            for (int x = 0; x < tw; x++) o[x] = sigmoidf(o[x]);
+        }
+    }
+}
+
+void scarp_dense_gain(const scarp_dense_net *net, const float *h, int64_t n, float *G)
+{
+    const int H1 = net->H1;
+    for (int64_t i = 0; i < n; i++) memcpy(G + i * H1, net->b1, (size_t)H1 * sizeof(float));
+    if (!h || !net->n_lstm) return;
+    /* (n, H1) += (n, K) · W1tᵀ  (w1t stored (H1, K)) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, H1, net->n_lstm, 1.0f, h, net->n_lstm, net->w1t,
+                net->n_lstm, 1.0f, G, H1);
+}
+
+void scarp_dense_head_rows(const scarp_dense_net *net, float *z1, int64_t n, float *prob, float *scratch)
+{
+    const int H1 = net->H1, H2 = net->H2;
+    for (int64_t i = 0; i < n * H1; i++) z1[i] = z1[i] > 0.0f ? z1[i] : 0.0f;
+    for (int64_t i = 0; i < n; i++)
+        for (int j = 0; j < H2; j++) scratch[i * H2 + j] = net->b2[j];
+    /* (n, H2) += (n, H1) · W2ᵀ  (W2 stored (H2, H1)) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, H2, H1, 1.0f, z1, H1, net->w2, H1, 1.0f, scratch, H2);
+    for (int64_t i = 0; i < n; i++) {
+        float acc = net->b3;
+        for (int j = 0; j < H2; j++) {
+            float v = scratch[i * H2 + j];
+            acc += net->w3[j] * (v > 0.0f ? v : 0.0f);
+        }
+        prob[i] = sigmoidf(acc);
+    }
+}
+
+double scarp_dense_flops_per_cell(const scarp_dense_net *net, int tw, int th)
+{
+    double S = tw + SCARP_MAP_HALO, Hin = th + SCARP_MAP_HALO;
+    double f = 2.0 * 9 * S *
+               ((double)net->C * net->F[0] * (Hin - 2) + (double)net->F[0] * net->F[1] * (Hin - 7) +
+                (double)net->F[1] * net->F[2] * (th + 4));
+    f += 2.0 * S * th * ((double)net->F[2] * net->H1 + (double)net->H1 * net->H2 + net->H2);
+    return f / ((double)tw * th);
+}

@@ -1,0 +1,471 @@
+/* synth.c — `scarp synth`: presets and the generator's driver. The rasters are computed in
+ * 256 × 256 tiles, a batch of tiles in parallel, then written in tile order (so the files
+ * are byte-identical for any thread count); the inventory is drawn during the same pass by
+ * weighted reservoir sampling without replacement (Efraimidis & Spirakis 2006, Inf. Process.
+ * Lett. 97(5), doi:10.1016/j.ipl.2005.11.003) with weights = the truth layer, one random
+ * stream per tile, and each event's date is drawn from the cell's daily failure hazard. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scarp/alloc.h"
+#include "scarp/fsutil.h"
+#include "scarp/log.h"
+#include "scarp/raster.h"
+#include "scarp/threads.h"
+#include "synth_internal.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* ---- calendar (Hinnant's days_from_civil / civil_from_days) ---- */
+
+int64_t scarp_days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void scarp_civil_from_days(int64_t z, int *year, int *month, int *day)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    *year = (int)(y + (m <= 2));
+    *month = (int)m;
+    *day = (int)d;
+}
+
+void synth_date_string(const synth_ctx *c, int t, char out[11])
+{
+    int y, m, d;
+    scarp_civil_from_days(c->day0 + t, &y, &m, &d);
+    snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)d % 100u);
+}
+
+/* ---- presets ---- */
+
+scarp_status scarp_synth_preset(scarp_synth_params *p, const char *name)
+{
+    memset(p, 0, sizeof *p);
+    p->cellsize = 30;
+    p->seed = 42;
+    if (strcmp(name, "mini") == 0) {
+        p->width = p->height = 512;
+        p->n_events = 100;
+        p->start_year = 2017;
+        p->n_years = 4;
+        p->epochs = 15; /* keeps `scarp run` of the mini study fast */
+    } else if (strcmp(name, "kerman") == 0) {
+        p->width = p->height = 4000;
+        p->n_events = 719;
+        p->start_year = 2015;
+        p->n_years = 6;
+        p->epochs = 0;
+    } else {
+        return scarp_fail(SCARP_ERR_USAGE, "synth: unknown preset '%s' (known: mini, kerman)", name);
+    }
+    snprintf(p->preset, sizeof p->preset, "%s", name);
+    return SCARP_OK;
+}
+
+/* ---- context ---- */
+
+static void ctx_free(synth_ctx *c)
+{
+    scarp_grid_free(&c->grid);
+    scarp_free(c->faults);
+    scarp_free(c->aap_grid);
+    scarp_free(c->hdem);
+    scarp_free(c->acc_mfd);
+    scarp_free(c->acc_d8);
+    scarp_free(c->towns);
+    for (int i = 0; c->res && i < c->n_res; i++) scarp_free(c->res[i].level);
+    scarp_free(c->res);
+    for (int i = 0; c->st && i < c->n_st; i++) {
+        scarp_free(c->st[i].rain);
+        scarp_free(c->st[i].r30);
+    }
+    scarp_free(c->st);
+    scarp_free(c->ev_x);
+    scarp_free(c->ev_y);
+    scarp_free(c->ev_t);
+}
+
+static scarp_status ctx_init(synth_ctx *c, const scarp_synth_params *p)
+{
+    memset(c, 0, sizeof *c);
+    c->p = *p;
+    if (p->width < 64 || p->height < 64 || p->width > 100000 || p->height > 100000)
+        return scarp_fail(SCARP_ERR_USAGE, "synth: size %lldx%lld out of range (64 to 100000 cells a side)",
+                          (long long)p->width, (long long)p->height);
+    if (!(p->cellsize >= 1 && p->cellsize <= 1000))
+        return scarp_fail(SCARP_ERR_USAGE, "synth: cell size %g m out of range (1 to 1000)", p->cellsize);
+    if (p->n_events < 1 || p->n_events > 1000000)
+        return scarp_fail(SCARP_ERR_USAGE, "synth: %d events out of range (1 to 1000000)", p->n_events);
+    if (p->n_years < 1 || p->n_years > 100 || p->start_year < 1900 || p->start_year > 2200)
+        return scarp_fail(SCARP_ERR_USAGE, "synth: series of %d years from %d out of range", p->n_years, p->start_year);
+    c->cs = p->cellsize;
+    c->W = p->width * c->cs;
+    c->H = p->height * c->cs;
+    /* UTM 40N around Kerman: the north-west corner at (350 000, 3 450 000). */
+    c->x0 = 350000;
+    c->y0 = 3450000;
+    scarp_grid_init(&c->grid);
+    scarp_status st = scarp_grid_from_extent(&c->grid, "EPSG:32640", c->cs, c->x0, c->y0 - c->H, c->x0 + c->W, c->y0);
+    if (st) return st;
+    c->grid.width = p->width; /* exact, whatever the snapping */
+    c->grid.height = p->height;
+    c->seed = p->seed;
+    c->s_base = synth_mix64(p->seed ^ 0x1001);
+    c->s_detail = synth_mix64(p->seed ^ 0x1002);
+    c->s_litho = synth_mix64(p->seed ^ 0x1003);
+    c->s_lu = synth_mix64(p->seed ^ 0x1004);
+    c->s_mask = synth_mix64(p->seed ^ 0x1005);
+    c->s_cell = synth_mix64(p->seed ^ 0x1006);
+    c->mask_wl = fmax(c->W, c->H) / 2.5;
+    c->day0 = scarp_days_from_civil(p->start_year, 1, 1);
+    c->n_days = (int)(scarp_days_from_civil(p->start_year + p->n_years, 1, 1) - c->day0);
+    return SCARP_OK;
+}
+
+/* ---- calibration of p0: Σ truth over the grid ≈ the number of events ---- */
+
+static scarp_status calibrate(synth_ctx *c)
+{
+    const int side = 20, patch = 16;
+    int64_t pw = c->p.width < patch ? c->p.width : patch, ph = c->p.height < patch ? c->p.height : patch;
+    size_t cap = (size_t)side * side * pw * ph;
+    double *G = scarp_malloc(cap * sizeof(double));
+    if (!G) return SCARP_ERR_NOMEM;
+    scarp_rng r;
+    scarp_rng_stream(&r, c->seed, SYNTH_STREAM_CALIBRATE);
+    int64_t (*pos)[2] = scarp_malloc((size_t)side * side * sizeof *pos);
+    if (!pos) { scarp_free(G); return SCARP_ERR_NOMEM; }
+    for (int a = 0; a < side; a++)
+        for (int b = 0; b < side; b++) {
+            int64_t col = (int64_t)((a + scarp_rng_uniform(&r)) * c->p.width / side) - pw / 2;
+            int64_t row = (int64_t)((b + scarp_rng_uniform(&r)) * c->p.height / side) - ph / 2;
+            pos[a * side + b][0] = col < 0 ? 0 : col > c->p.width - pw ? c->p.width - pw : col;
+            pos[a * side + b][1] = row < 0 ? 0 : row > c->p.height - ph ? c->p.height - ph : row;
+        }
+    scarp_status st = SCARP_OK;
+#pragma omp parallel
+    {
+        synth_tile t;
+        scarp_status my = synth_tile_init(&t, c, pw, ph);
+#pragma omp for schedule(static)
+        for (int k = 0; k < side * side; k++) {
+            if (my) continue;
+            scarp_status s2 = synth_tile_compute(c, &t, pos[k][0], pos[k][1], pw, ph);
+            if (s2) { my = s2; continue; }
+            for (int64_t i = 0; i < pw * ph; i++) G[(size_t)k * pw * ph + i] = t.G[i];
+        }
+#pragma omp critical
+        if (my && !st) st = my;
+        synth_tile_free(&t);
+    }
+    scarp_free(pos);
+    if (st) { scarp_free(G); return st; }
+    double scale = (double)c->p.width * c->p.height / (double)cap, target = c->p.n_events;
+    double lo = -30, hi = 0; /* log p0 */
+    for (int it = 0; it < 80; it++) {
+        double mid = 0.5 * (lo + hi), p0 = exp(mid), sum = 0;
+        for (size_t i = 0; i < cap; i++) sum += -expm1(-p0 * G[i]);
+        if (sum * scale < target) lo = mid; else hi = mid;
+    }
+    c->p0 = exp(0.5 * (lo + hi));
+    scarp_free(G);
+    return SCARP_OK;
+}
+
+/* ---- weighted sampling without replacement: a min-heap of the n best keys ---- */
+
+typedef struct {
+    double key;
+    int64_t cell;
+    float a, b, ms;
+} candidate;
+
+static int cand_less(const candidate *x, const candidate *y) /* x worse than y */
+{
+    if (x->key != y->key) return x->key < y->key;
+    return x->cell > y->cell;
+}
+
+typedef struct {
+    candidate *v;
+    int n, cap;
+} cand_heap;
+
+static void heap_offer(cand_heap *h, const candidate *c)
+{
+    if (h->n < h->cap) {
+        int i = h->n++;
+        h->v[i] = *c;
+        while (i > 0 && cand_less(&h->v[i], &h->v[(i - 1) / 2])) {
+            candidate t = h->v[i];
+            h->v[i] = h->v[(i - 1) / 2];
+            h->v[(i - 1) / 2] = t;
+            i = (i - 1) / 2;
+        }
+        return;
+    }
+    if (!cand_less(&h->v[0], c)) return;
+    h->v[0] = *c;
+    int i = 0;
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && cand_less(&h->v[l], &h->v[m])) m = l;
+        if (r < h->n && cand_less(&h->v[r], &h->v[m])) m = r;
+        if (m == i) break;
+        candidate t = h->v[i];
+        h->v[i] = h->v[m];
+        h->v[m] = t;
+        i = m;
+    }
+}
+
+static int cmp_cell(const void *a, const void *b)
+{
+    const candidate *x = a, *y = b;
+    return (x->cell > y->cell) - (x->cell < y->cell);
+}
+
+/* ---- the tile pass ---- */
+
+enum { L_DEM, L_ERG, L_LU, L_AAP, L_RED, L_NIR, L_TRUTH, N_LAYERS };
+
+static scarp_status open_writers(const synth_ctx *c, const char *dir, scarp_raster_writer **wr)
+{
+    static const char *erg_names[SCARP_SYNTH_N_ERG + 1];
+    static const char *lu_names[SCARP_SYNTH_N_LANDUSE + 1];
+    static const uint8_t erg_colors[SCARP_SYNTH_N_ERG + 1][4] = {
+        {0, 0, 0, 0}, {120, 60, 40, 255}, {190, 110, 70, 255}, {230, 180, 100, 255}, {240, 225, 150, 255},
+        {250, 245, 215, 255}};
+    static const uint8_t lu_colors[SCARP_SYNTH_N_LANDUSE + 1][4] = {
+        {0, 0, 0, 0}, {170, 160, 150, 255}, {215, 200, 130, 255}, {120, 190, 80, 255},
+        {40, 130, 50, 255}, {200, 40, 40, 255}, {60, 110, 210, 255}};
+    erg_names[0] = lu_names[0] = "";
+    for (int i = 0; i < SCARP_SYNTH_N_ERG; i++) erg_names[i + 1] = scarp_synth_erg_table[i].name;
+    for (int i = 0; i < SCARP_SYNTH_N_LANDUSE; i++) lu_names[i + 1] = scarp_synth_landuse_table[i].name;
+    const struct {
+        const char *file;
+        scarp_out_type type;
+        scarp_raster_meta meta;
+    } spec[N_LAYERS] = {
+        {"dem.tif", SCARP_OUT_FLOAT32, {"elevation (m)", NULL, NULL, 0, 0}},
+        {"erg.tif", SCARP_OUT_BYTE, {"engineering rock group", erg_names, erg_colors, SCARP_SYNTH_N_ERG + 1, 0}},
+        {"landuse.tif", SCARP_OUT_BYTE, {"land use", lu_names, lu_colors, SCARP_SYNTH_N_LANDUSE + 1, 0}},
+        {"aap.tif", SCARP_OUT_FLOAT32, {"average annual precipitation (mm)", NULL, NULL, 0, 0}},
+        {"red.tif", SCARP_OUT_UINT16, {"red (B4) surface reflectance x 10000", NULL, NULL, 0, 0}},
+        {"nir.tif", SCARP_OUT_UINT16, {"near infrared (B8) surface reflectance x 10000", NULL, NULL, 0, 0}},
+        {"truth.tif", SCARP_OUT_FLOAT32, {"true probability of failure over the record", NULL, NULL, 0, 0}},
+    };
+    for (int l = 0; l < N_LAYERS; l++) {
+        char path[4096];
+        scarp_status st = scarp_path_join(path, sizeof path, dir, spec[l].file);
+        if (!st) st = scarp_raster_writer_open(&wr[l], path, &c->grid, spec[l].type, &spec[l].meta);
+        if (st) {
+            for (int k = 0; k < l; k++) { scarp_raster_writer_abort(wr[k]); wr[k] = NULL; }
+            return st;
+        }
+    }
+    return SCARP_OK;
+}
+
+static scarp_status tile_pass(synth_ctx *c, const char *dir, cand_heap *global, scarp_progress *progress)
+{
+    const int64_t T = SYNTH_TILE;
+    int64_t ntx = (c->p.width + T - 1) / T, nty = (c->p.height + T - 1) / T, ntiles = ntx * nty;
+    int threads = scarp_threads_get();
+#ifdef _OPENMP
+    if (threads <= 0) threads = omp_get_max_threads();
+#endif
+    if (threads < 1) threads = 1;
+    int B = 2 * threads;
+    B = B < 2 ? 2 : B > 16 ? 16 : B;
+    synth_tile *slots = scarp_calloc((size_t)B, sizeof *slots);
+    cand_heap *heaps = scarp_calloc((size_t)B, sizeof *heaps);
+    scarp_raster_writer *wr[N_LAYERS] = {0};
+    scarp_status st = SCARP_OK;
+    if (!slots || !heaps) { st = SCARP_ERR_NOMEM; goto end; }
+    for (int s = 0; s < B && !st; s++) {
+        st = synth_tile_init(&slots[s], c, T, T);
+        heaps[s].cap = c->p.n_events;
+        heaps[s].v = scarp_malloc((size_t)c->p.n_events * sizeof(candidate));
+        if (!st && !heaps[s].v) st = SCARP_ERR_NOMEM;
+    }
+    if (st) goto end;
+    if ((st = open_writers(c, dir, wr))) goto end;
+    scarp_progress_begin(progress, "synth: rasters", ntiles);
+    double truth_sum = 0;
+    for (int64_t first = 0; first < ntiles && !st; first += B) {
+        int nb = (int)(ntiles - first < B ? ntiles - first : B);
+        scarp_status bst = SCARP_OK;
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int s = 0; s < nb; s++) {
+            int64_t tile = first + s, tx = tile % ntx, ty = tile / ntx;
+            int64_t col0 = tx * T, row0 = ty * T;
+            int64_t w = c->p.width - col0 < T ? c->p.width - col0 : T;
+            int64_t h = c->p.height - row0 < T ? c->p.height - row0 : T;
+            synth_tile *t = &slots[s];
+            scarp_status s2 = synth_tile_compute(c, t, col0, row0, w, h);
+            if (s2) {
+#pragma omp critical
+                bst = s2;
+                continue;
+            }
+            /* Efraimidis–Spirakis keys ln(u)/w from this tile's stream */
+            scarp_rng rng;
+            scarp_rng_stream(&rng, c->seed, SYNTH_STREAM_TILE_BASE + (uint64_t)tile);
+            heaps[s].n = 0;
+            for (int64_t i = 0; i < w * h; i++) {
+                double u = scarp_rng_uniform(&rng);
+                float p = t->truth[i];
+                if (!(p > 0)) continue;
+                candidate cd = {log(u > 0 ? u : 1e-300) / p, (row0 + i / w) * c->p.width + col0 + i % w,
+                                t->fs_a[i], t->fs_b[i], t->ms[i]};
+                heap_offer(&heaps[s], &cd);
+            }
+        }
+        if (bst) { st = bst; break; }
+        for (int s = 0; s < nb && !st; s++) {
+            int64_t tile = first + s, tx = tile % ntx, ty = tile / ntx;
+            int64_t col0 = tx * T, row0 = ty * T;
+            int64_t w = c->p.width - col0 < T ? c->p.width - col0 : T;
+            int64_t h = c->p.height - row0 < T ? c->p.height - row0 : T;
+            const synth_tile *t = &slots[s];
+            const float *bufs[N_LAYERS] = {t->dem, t->erg, t->lu, t->aap, t->red, t->nir, t->truth};
+            for (int l = 0; l < N_LAYERS && !st; l++) st = scarp_raster_writer_write(wr[l], col0, row0, w, h, bufs[l]);
+            for (int64_t i = 0; i < w * h; i++)
+                if (t->truth[i] > 0) truth_sum += t->truth[i];
+            for (int k = 0; k < heaps[s].n; k++) heap_offer(global, &heaps[s].v[k]);
+            if (!st) st = scarp_progress_step(progress, 1);
+        }
+    }
+    scarp_progress_end(progress);
+    c->truth_sum = truth_sum;
+    for (int l = 0; l < N_LAYERS; l++) {
+        if (!st) st = scarp_raster_writer_commit(wr[l]);
+        else scarp_raster_writer_abort(wr[l]);
+        wr[l] = NULL;
+    }
+end:
+    for (int l = 0; l < N_LAYERS; l++) scarp_raster_writer_abort(wr[l]);
+    for (int s = 0; slots && s < B; s++) synth_tile_free(&slots[s]);
+    for (int s = 0; heaps && s < B; s++) scarp_free(heaps[s].v);
+    scarp_free(slots);
+    scarp_free(heaps);
+    return st;
+}
+
+/* ---- event dates ---- */
+
+typedef struct { int t; int64_t cell; double x, y; } event;
+
+static int cmp_event(const void *a, const void *b)
+{
+    const event *x = a, *y = b;
+    if (x->t != y->t) return x->t < y->t ? -1 : 1;
+    return (x->cell > y->cell) - (x->cell < y->cell);
+}
+
+static scarp_status draw_events(synth_ctx *c, cand_heap *h)
+{
+    int n = h->n;
+    if (n < c->p.n_events)
+        return scarp_fail(SCARP_ERR_INPUT, "synth: only %d cells can fail in a %lldx%lld province, %d events asked", n,
+                          (long long)c->p.width, (long long)c->p.height, c->p.n_events);
+    qsort(h->v, (size_t)n, sizeof *h->v, cmp_cell);
+    event *ev = scarp_malloc((size_t)n * sizeof *ev);
+    float *m = scarp_malloc((size_t)c->n_days * sizeof(float));
+    double *cum = scarp_malloc((size_t)c->n_days * sizeof(double));
+    c->ev_x = scarp_malloc((size_t)n * sizeof(double));
+    c->ev_y = scarp_malloc((size_t)n * sizeof(double));
+    c->ev_t = scarp_malloc((size_t)n * sizeof(int));
+    if (!ev || !m || !cum || !c->ev_x || !c->ev_y || !c->ev_t) {
+        scarp_free(ev); scarp_free(m); scarp_free(cum);
+        return SCARP_ERR_NOMEM;
+    }
+    for (int e = 0; e < n; e++) {
+        const candidate *cd = &h->v[e];
+        int64_t col = cd->cell % c->p.width, row = cd->cell / c->p.width;
+        int64_t bc = col / SYNTH_BLOCK, br = row / SYNTH_BLOCK;
+        synth_dynamic_wetness(c, (bc * SYNTH_BLOCK + SYNTH_BLOCK * 0.5) * c->cs, (br * SYNTH_BLOCK + SYNTH_BLOCK * 0.5) * c->cs, m);
+        double run = 0;
+        for (int t = 0; t < c->n_days; t++) {
+            if (t >= SYNTH_WINDOW) run += synth_hazard(cd->a, cd->b, cd->ms + m[t]);
+            cum[t] = run;
+        }
+        scarp_rng r;
+        scarp_rng_stream(&r, c->seed, SYNTH_STREAM_EVENT_BASE + (uint64_t)e);
+        double u = scarp_rng_uniform(&r) * run;
+        int lo = SYNTH_WINDOW, hi = c->n_days - 1;
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (cum[mid] > u) hi = mid; else lo = mid + 1;
+        }
+        ev[e].t = lo;
+        ev[e].cell = cd->cell;
+        ev[e].x = (col + 0.5 + 0.9 * (scarp_rng_uniform(&r) - 0.5)) * c->cs;
+        ev[e].y = (row + 0.5 + 0.9 * (scarp_rng_uniform(&r) - 0.5)) * c->cs;
+    }
+    qsort(ev, (size_t)n, sizeof *ev, cmp_event);
+    for (int e = 0; e < n; e++) {
+        c->ev_x[e] = ev[e].x;
+        c->ev_y[e] = ev[e].y;
+        c->ev_t[e] = ev[e].t;
+    }
+    c->n_ev = n;
+    scarp_free(ev);
+    scarp_free(m);
+    scarp_free(cum);
+    return SCARP_OK;
+}
+
+scarp_status scarp_synth_run(const scarp_synth_params *p, const char *out_dir, scarp_progress *progress)
+{
+    synth_ctx c;
+    cand_heap global = {0};
+    scarp_status st = ctx_init(&c, p);
+    if (st) goto end;
+    if ((st = scarp_mkdir_p(out_dir))) goto end;
+    double t0 = scarp_now();
+    if ((st = synth_faults_make(&c))) goto end;
+    if ((st = synth_climate_make(&c))) goto end;
+    if ((st = synth_hydro_make(&c))) goto end;
+    if ((st = synth_towns_make(&c))) goto end;
+    if ((st = synth_reservoirs_place(&c))) goto end;
+    if ((st = synth_weather_make(&c))) goto end;
+    if ((st = synth_reservoir_levels(&c))) goto end;
+    if ((st = calibrate(&c))) goto end;
+    scarp_info("synth: %lldx%lld cells, %d faults, %d towns, %d reservoirs, %d stations, %d days, "
+               "hydrology on %lldx%lld (factor %d), p0 = %.3g (%.1f s)",
+               (long long)p->width, (long long)p->height, c.n_faults, c.n_towns, c.n_res, c.n_st, c.n_days,
+               (long long)c.hw, (long long)c.hh, c.f, c.p0, scarp_now() - t0);
+    global.cap = p->n_events;
+    global.v = scarp_malloc((size_t)p->n_events * sizeof(candidate));
+    if (!global.v) { st = SCARP_ERR_NOMEM; goto end; }
+    if ((st = tile_pass(&c, out_dir, &global, progress))) goto end;
+    if ((st = draw_events(&c, &global))) goto end;
+    scarp_info("synth: %d events; the truth layer sums to %.1f expected failed cells", c.n_ev, c.truth_sum);
+    if ((st = synth_write_series(&c, out_dir))) goto end;
+    if ((st = synth_write_vectors(&c, out_dir))) goto end;
+    st = synth_write_study_ini(&c, out_dir);
+end:
+    scarp_free(global.v);
+    ctx_free(&c);
+    return st;
+}

@@ -1,0 +1,230 @@
+/* tile.c — every raster layer of one window of the synthetic province, and its stability.
+ * Lithology (engineering rock groups) from banded fBm strata, basin fill and crushed fault
+ * zones; land use from terrain, lakes, towns and noise; red/NIR reflectances from NDVI;
+ * and the infinite-slope factor of safety for a soil mantle with seepage parallel to the
+ * slope (Skempton & DeLory 1957; Hammond et al. 1992, USDA Forest Service INT-285, "LISA";
+ * root cohesion as in Wu et al. 1979):
+ *   FS = (c' + c_r) / (γ z sin β cos β) + (1 − m γ_w / γ) tan φ' / tan β  =  a − b·m
+ * with wetness m = m_static(TWI) + m_dynamic(30-day antecedent rain, reservoir drawdown).
+ * The daily failure probability is p0 · σ((1 − FS)/0.06); the truth layer is the probability
+ * of at least one failure over the record, 1 − exp(−p0 Σ_t σ(...)), the sum over days being
+ * evaluated through a histogram of the dynamic wetness of the cell's ~1 km block. */
+#include <string.h>
+
+#include "scarp/alloc.h"
+#include "scarp/terrain.h"
+#include "synth_internal.h"
+
+const scarp_synth_erg scarp_synth_erg_table[SCARP_SYNTH_N_ERG] = {
+    {1, "very strong: intrusive and metamorphic rocks (granite, diorite, quartzite)", 8.0, 40.0},
+    {2, "strong: carbonates and lavas (limestone, dolomite, andesite)", 6.0, 36.0},
+    {3, "moderate: sandstone, conglomerate, tuff", 4.0, 33.0},
+    {4, "weak: shale, marl, flysch, crushed fault zones", 2.5, 28.0},
+    {5, "very weak: Quaternary alluvium, colluvium, gypsiferous marl", 1.0, 24.0},
+};
+
+const scarp_synth_landuse scarp_synth_landuse_table[SCARP_SYNTH_N_LANDUSE] = {
+    {SCARP_LU_BARE, "bare rock and sparse cover", 0.0, 0.07, 0.03, 0.26},
+    {SCARP_LU_RANGELAND, "rangeland", 2.0, 0.16, 0.05, 0.20},
+    {SCARP_LU_CROPLAND, "cropland", 4.0, 0.45, 0.12, 0.08},
+    {SCARP_LU_ORCHARD, "orchards (pistachio)", 6.0, 0.40, 0.08, 0.09},
+    {SCARP_LU_URBAN, "urban", 0.0, 0.12, 0.05, 0.18},
+    {SCARP_LU_WATER, "water", 0.0, -0.15, 0.05, 0.04},
+};
+
+#define GAMMA_SOIL 19.0  /* kN/m³ */
+#define GAMMA_WATER 9.81 /* kN/m³ */
+#define DEG (3.14159265358979323846 / 180.0)
+
+scarp_status synth_tile_init(synth_tile *t, const synth_ctx *c, int64_t max_w, int64_t max_h)
+{
+    memset(t, 0, sizeof *t);
+    t->cap = max_w * max_h;
+    t->halo_cap = (max_w + 2) * (max_h + 2);
+    t->hist_cap = ((max_w + SYNTH_BLOCK - 1) / SYNTH_BLOCK + 1) * ((max_h + SYNTH_BLOCK - 1) / SYNTH_BLOCK + 1);
+    size_t n = (size_t)t->cap;
+    float **outs[] = {&t->dem, &t->erg, &t->lu, &t->aap, &t->red, &t->nir, &t->truth, &t->G, &t->fs_a, &t->fs_b, &t->ms};
+    for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
+        if (!(*outs[i] = scarp_malloc(n * sizeof(float)))) goto nomem;
+    if (!(t->halo = scarp_malloc((size_t)t->halo_cap * sizeof(float)))) goto nomem;
+    if (!(t->slope = scarp_malloc((size_t)t->halo_cap * sizeof(float)))) goto nomem;
+    if (!(t->hist_n = scarp_malloc((size_t)t->hist_cap * SYNTH_BINS * sizeof(float)))) goto nomem;
+    if (!(t->hist_m = scarp_malloc((size_t)t->hist_cap * SYNTH_BINS * sizeof(float)))) goto nomem;
+    if (!(t->mdyn = scarp_malloc((size_t)c->n_days * sizeof(float)))) goto nomem;
+    if (!(t->fault_idx = scarp_malloc((size_t)(c->n_faults > 0 ? c->n_faults : 1) * sizeof(int)))) goto nomem;
+    t->cs_rows = max_h + 2;
+    scarp_status st = scarp_cellsize_uniform(&t->cs, t->cs_rows, c->cs, c->cs);
+    if (st) { synth_tile_free(t); return st; }
+    return SCARP_OK;
+nomem:
+    synth_tile_free(t);
+    return SCARP_ERR_NOMEM;
+}
+
+void synth_tile_free(synth_tile *t)
+{
+    if (!t) return;
+    float *bufs[] = {t->dem, t->erg, t->lu, t->aap, t->red, t->nir, t->truth, t->G, t->fs_a, t->fs_b, t->ms,
+                     t->halo, t->slope, t->hist_n, t->hist_m, t->mdyn};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) scarp_free(bufs[i]);
+    scarp_free(t->fault_idx);
+    if (t->cs.dx_row) scarp_cellsize_free(&t->cs);
+    memset(t, 0, sizeof *t);
+}
+
+static int erg_class(const synth_ctx *c, double x, double y, double U, double dfault)
+{
+    if (U < 120 + 80 * synth_fbm(c->s_litho ^ 0x51, x, y, 10e3, 2.5e3, 0.5)) return 5; /* basin fill */
+    /* NW–SE striking strata, folded by low-frequency noise */
+    double phase = (x * 0.7071 - y * 0.7071) / 6000.0 + 0.6 * synth_fbm(c->s_litho ^ 0x52, x, y, 20e3, 5e3, 0.5);
+    double v = synth_fbm(c->s_litho, x, y, 8e3, 1e3, 0.5) + 0.5 * sin(2 * 3.14159265358979323846 * phase);
+    int k = v < -0.3 ? 1 : v < 0.05 ? 2 : v < 0.35 ? 3 : 4;
+    if (dfault < 350 && k < 4) k = 4; /* crushed fault zone */
+    return k;
+}
+
+static int landuse_class(const synth_ctx *c, double x, double y, double z, double slope, double acc, int lake,
+                         double n1)
+{
+    if (lake >= 0) return SCARP_LU_WATER;
+    for (int i = 0; i < c->n_towns; i++) {
+        double dx = x - c->towns[i].x, dy = y - c->towns[i].y, r = c->towns[i].radius;
+        if (dx * dx + dy * dy < r * r * 2.5 &&
+            sqrt(dx * dx + dy * dy) < r * (1 + 0.35 * synth_noise(c->s_lu ^ (uint64_t)(i + 7), x / 400, y / 400)))
+            return SCARP_LU_URBAN;
+    }
+    if (slope > 30 + 10 * n1 || z > 3300 + 300 * n1) return SCARP_LU_BARE;
+    if (slope < 6 && z < 2400 && (acc > 4e5 || n1 > 0.12)) {
+        double n2 = synth_fbm(c->s_lu ^ 0x33, x, y, 2000, 250, 0.5);
+        return (z > 1200 && z < 2100 && n2 > 0) ? SCARP_LU_ORCHARD : SCARP_LU_CROPLAND;
+    }
+    if (n1 < -0.35) return SCARP_LU_BARE;
+    return SCARP_LU_RANGELAND;
+}
+
+/* Histogram of the dynamic wetness over days ≥ window, for the block (bc, br). */
+static void block_histogram(const synth_ctx *c, synth_tile *t, int64_t bc, int64_t br, float *hn, float *hm)
+{
+    double x = (bc * SYNTH_BLOCK + SYNTH_BLOCK * 0.5) * c->cs, y = (br * SYNTH_BLOCK + SYNTH_BLOCK * 0.5) * c->cs;
+    synth_dynamic_wetness(c, x, y, t->mdyn);
+    double n[SYNTH_BINS] = {0}, s[SYNTH_BINS] = {0};
+    for (int d = SYNTH_WINDOW; d < c->n_days; d++) {
+        double m = t->mdyn[d];
+        int k = (int)(m * SYNTH_BINS);
+        k = k < 0 ? 0 : k >= SYNTH_BINS ? SYNTH_BINS - 1 : k;
+        n[k] += 1;
+        s[k] += m;
+    }
+    for (int k = 0; k < SYNTH_BINS; k++) {
+        hn[k] = (float)n[k];
+        hm[k] = n[k] > 0 ? (float)(s[k] / n[k]) : 0.f;
+    }
+}
+
+scarp_status synth_tile_compute(const synth_ctx *c, synth_tile *t, int64_t col0, int64_t row0, int64_t w, int64_t h)
+{
+    if (w * h > t->cap || h + 2 > t->cs_rows) return scarp_fail(SCARP_ERR_INTERNAL, "synth: tile larger than its buffers");
+    const double cs = c->cs;
+    const int64_t W = c->p.width, H = c->p.height, hw = w + 2;
+    int nf = synth_faults_cull(c, (col0 - 1) * cs, (row0 - 1) * cs, (col0 + w + 1) * cs, (row0 + h + 1) * cs,
+                               t->fault_idx);
+    /* 1. elevation on the window and a one-cell halo (NaN outside the grid and the province);
+     *    lithology and the lake flag of the interior cells on the way. */
+    for (int64_t r = -1; r <= h; r++) {
+        for (int64_t q = -1; q <= w; q++) {
+            int64_t gc = col0 + q, gr = row0 + r;
+            float *hz = &t->halo[(r + 1) * hw + (q + 1)];
+            double x = (gc + 0.5) * cs, y = (gr + 0.5) * cs;
+            if (gc < 0 || gr < 0 || gc >= W || gr >= H || !synth_inside(c, x, y)) { *hz = NAN; continue; }
+            double U, dfault;
+            double z = synth_terrain(c, x, y, 2 * cs, t->fault_idx, nf, &U, &dfault);
+            int lake = synth_lake(c, x, y, z);
+            if (lake >= 0) z = c->res[lake].z_bed + c->res[lake].height; /* the lake surface */
+            *hz = (float)z;
+            if (r >= 0 && r < h && q >= 0 && q < w) {
+                t->erg[r * w + q] = lake >= 0 ? NAN : (float)erg_class(c, x, y, U, dfault);
+                t->lu[r * w + q] = (float)lake; /* provisional: lake index or −1 */
+            }
+        }
+    }
+    /* 2. slope (Horn) from the terrain module, on the haloed window */
+    scarp_status st = scarp_slope_aspect(t->halo, w + 2, h + 2, &t->cs, t->slope, NULL);
+    if (st) return st;
+    /* 3. wetness histograms of the blocks under the window */
+    int64_t bc0 = col0 / SYNTH_BLOCK, bc1 = (col0 + w - 1) / SYNTH_BLOCK;
+    int64_t br0 = row0 / SYNTH_BLOCK, br1 = (row0 + h - 1) / SYNTH_BLOCK;
+    int64_t nbc = bc1 - bc0 + 1;
+    if (nbc * (br1 - br0 + 1) > t->hist_cap) return scarp_fail(SCARP_ERR_INTERNAL, "synth: too many blocks");
+    for (int64_t br = br0; br <= br1; br++)
+        for (int64_t bc = bc0; bc <= bc1; bc++) {
+            int64_t b = (br - br0) * nbc + (bc - bc0);
+            block_histogram(c, t, bc, br, t->hist_n + b * SYNTH_BINS, t->hist_m + b * SYNTH_BINS);
+        }
+    /* 4. every layer of the interior cells */
+    for (int64_t r = 0; r < h; r++) {
+        for (int64_t q = 0; q < w; q++) {
+            int64_t i = r * w + q, gc = col0 + q, gr = row0 + r;
+            float z = t->halo[(r + 1) * hw + (q + 1)];
+            t->dem[i] = z;
+            if (isnan(z)) {
+                t->erg[i] = t->lu[i] = t->aap[i] = t->red[i] = t->nir[i] = t->truth[i] = NAN;
+                t->G[i] = 0;
+                t->fs_a[i] = 1e3f;
+                t->fs_b[i] = 0;
+                t->ms[i] = 0;
+                continue;
+            }
+            double x = (gc + 0.5) * cs, y = (gr + 0.5) * cs;
+            double slope = t->slope[(r + 1) * hw + (q + 1)];
+            double acc = synth_acc_at(c, x, y);
+            if (isnan(acc)) acc = cs * cs;
+            double sca = acc / (c->f * cs);
+            double tanb = tan(slope * DEG);
+            double twi = log(sca / (tanb > 0.001 ? tanb : 0.001));
+            int lake = (int)t->lu[i];
+            double n1 = synth_fbm(c->s_lu, x, y, 3000, 250, 0.5);
+            int lu = landuse_class(c, x, y, z, slope, acc, lake, n1);
+            const scarp_synth_landuse *L = &scarp_synth_landuse_table[lu - 1];
+            double e1 = synth_hash01(c->s_cell, gc, gr), e2 = synth_hash01(c->s_cell ^ 1, gc, gr);
+            double e3 = synth_hash01(c->s_cell ^ 2, gc, gr);
+            double ndvi = L->ndvi_mean + L->ndvi_sd * (1.2 * synth_fbm(c->s_lu ^ 0x77, x, y, 1200, 120, 0.5) +
+                                                       1.2 * (e1 - 0.5));
+            ndvi = ndvi < -0.3 ? -0.3 : ndvi > 0.85 ? 0.85 : ndvi;
+            double red = L->red_reflectance * (1 + 0.25 * (e2 - 0.5));
+            double nir = red * (1 + ndvi) / (1 - ndvi);
+            if (nir > 0.95) nir = 0.95;
+            t->lu[i] = (float)lu;
+            t->aap[i] = (float)synth_aap_at(c, x, y);
+            t->red[i] = (float)floor(red * 10000 + 0.5); /* surface reflectance × 10⁴ (Sentinel-2 L2A) */
+            t->nir[i] = (float)floor(nir * 10000 + 0.5);
+
+            /* infinite slope */
+            double fa = 1e3, fb = 0, ms = 0;
+            if (lu != SCARP_LU_WATER && slope >= 2.0) {
+                const scarp_synth_erg *E = &scarp_synth_erg_table[(int)t->erg[i] - 1];
+                double beta = slope * DEG;
+                double zsoil = (0.5 + 2.0 * exp(-slope / 25.0)) * exp(0.3 * (e3 - 0.5));
+                double cr = L->root_cohesion_kpa * fmin(1.5, fmax(0.0, ndvi / 0.5));
+                double phi = (E->friction_deg + 4.0 * (synth_hash01(c->s_cell ^ 3, gc, gr) - 0.5)) * DEG;
+                double coh = E->cohesion_kpa * (0.8 + 0.4 * synth_hash01(c->s_cell ^ 4, gc, gr));
+                double ratio = tan(phi) / tan(beta);
+                fa = (coh + cr) / (GAMMA_SOIL * zsoil * sin(beta) * cos(beta)) + ratio;
+                fb = GAMMA_WATER / GAMMA_SOIL * ratio;
+                ms = 0.5 * fmin(1.0, fmax(0.0, (twi - 5.0) / 8.0));
+            }
+            t->fs_a[i] = (float)fa;
+            t->fs_b[i] = (float)fb;
+            t->ms[i] = (float)ms;
+            double G = 0;
+            if (fa < 50) {
+                int64_t b = (gr / SYNTH_BLOCK - br0) * nbc + (gc / SYNTH_BLOCK - bc0);
+                const float *hn = t->hist_n + b * SYNTH_BINS, *hm = t->hist_m + b * SYNTH_BINS;
+                for (int k = 0; k < SYNTH_BINS; k++)
+                    if (hn[k] > 0) G += hn[k] * synth_hazard(t->fs_a[i], t->fs_b[i], t->ms[i] + hm[k]);
+            }
+            t->G[i] = (float)G;
+            t->truth[i] = (float)(-expm1(-c->p0 * G));
+        }
+    }
+    return SCARP_OK;
+}
