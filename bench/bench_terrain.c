@@ -4,6 +4,7 @@
  *   bench_terrain hydro DEM.tif OUTDIR   fill + MFD + TWI + ln SPI      (vs SAGA ta_preprocessor,
  *                                         ta_hydrology 0 / 20 / 21)
  *   bench_terrain kernels DEM.tif        every kernel, no output (profiling)
+ *   bench_terrain fill|mfd DEM.tif       fill (then MFD) alone, for perf stat / perf record
  * Threads: OMP_NUM_THREADS or --threads via scarp_threads_set (first extra argument). */
 #include <math.h>
 #include <stdio.h>
@@ -85,6 +86,15 @@ int main(int argc, char **argv)
         scarp_path_join(path, sizeof path, dir, "spi_ln.tif");
         if (scarp_raster_write(path, &g, dem, SCARP_OUT_FLOAT32, NULL)) return die(path);
         lap("write ln SPI");
+    } else if (!strcmp(mode, "fill") || !strcmp(mode, "mfd")) {
+        /* one kernel alone, for perf stat / perf record */
+        t0 = scarp_now();
+        if (scarp_fill_depressions(dem, w, h, 1, dem, NULL)) return die("fill");
+        lap("fill (priority-flood + eps)");
+        if (!strcmp(mode, "mfd")) {
+            if (scarp_flow_accumulation_mfd(dem, w, h, &cs, SCARP_MFD_EXPONENT, a, NULL)) return die("mfd");
+            lap("MFD accumulation");
+        }
     } else if (!strcmp(mode, "kernels")) {
         float *c = scarp_malloc((size_t)n * 4);
         if (!c) return die("alloc");

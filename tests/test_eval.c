@@ -8,7 +8,9 @@
 #include "check.h"
 #include "scarp/alloc.h"
 #include "scarp/eval.h"
+#include "scarp/grid.h"
 #include "scarp/rng.h"
+#include "data/samples.h"
 
 static double auc_brute(const float *s, const uint8_t *y, size_t n)
 {
@@ -234,6 +236,51 @@ static void test_spatial_buffer(void)
     }
 }
 
+
+/* The data engineer's spatial split (square blocks dealt whole to train/val/test) keeps whole
+ * blocks apart, but two blocks can touch; with the buffer applied as `scarp train` does, no
+ * test sample is within the block distance of a training or validation sample. */
+static void test_spatial_split_with_buffer(void)
+{
+    enum { N = 600 };
+    double x[N], yy[N];
+    int32_t block[N];
+    uint8_t split[N];
+    int role[N];
+    scarp_rng rng;
+    scarp_rng_seed(&rng, 5);
+    for (int i = 0; i < N; i++) {
+        x[i] = 500000 + 30000 * scarp_rng_uniform(&rng); /* UTM metres, 30 km square */
+        yy[i] = 3300000 + 30000 * scarp_rng_uniform(&rng);
+    }
+    scarp_grid g;
+    scarp_grid_init(&g);
+    g.gt[0] = 500000;
+    g.gt[1] = 30;
+    g.gt[3] = 3330000;
+    g.gt[5] = -30;
+    g.width = g.height = 1000;
+    double bs = 5000;
+    CHECK_OK(scarp_blocks_squares(&g, x, yy, N, bs, block));
+    CHECK_OK(scarp_split_blocks(block, N, 0.7, 0.15, 0.15, 42, 0, split));
+    for (int i = 0; i < N; i++) role[i] = split[i];
+    double raw = scarp_cv_min_distance(x, yy, N, role, 2, 0);
+    fprintf(stderr, "  block split alone: min test-train distance %.0f m (block %.0f m)\n", raw, bs);
+    size_t ex1 = 0, ex2 = 0;
+    CHECK_OK(scarp_cv_spatial_buffer(x, yy, N, role, 0, 2, 3, bs, &ex1));
+    CHECK_OK(scarp_cv_spatial_buffer(x, yy, N, role, 1, 2, 3, bs, &ex2));
+    CHECK(scarp_cv_min_distance(x, yy, N, role, 2, 0) >= bs);
+    CHECK(scarp_cv_min_distance(x, yy, N, role, 2, 1) >= bs);
+    int nt = 0, ntr = 0;
+    for (int i = 0; i < N; i++) {
+        nt += role[i] == 2;
+        ntr += role[i] == 0;
+    }
+    fprintf(stderr, "  buffer left out %zu + %zu rows; %d test, %d train remain\n", ex1, ex2, nt, ntr);
+    CHECK(nt > 30 && ntr > 100);
+    scarp_grid_free(&g);
+}
+
 int main(void)
 {
     RUN(test_auc_sklearn_example);
@@ -244,5 +291,6 @@ int main(void)
     RUN(test_student_t);
     RUN(test_kfold);
     RUN(test_spatial_buffer);
+    RUN(test_spatial_split_with_buffer);
     return check_summary();
 }

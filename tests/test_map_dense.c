@@ -131,6 +131,8 @@ static void run_case(scarp_model_kind kind, int GW, int GH, int tw, int th, uint
 static void test_dense_equals_patches_cnn_lstm(void) { run_case(SCARP_MODEL_CNN_LSTM, 90, 75, 37, 29, 11); }
 static void test_dense_equals_patches_cnn(void) { run_case(SCARP_MODEL_CNN, 61, 40, 64, 16, 12); }
 static void test_dense_one_tile(void) { run_case(SCARP_MODEL_CNN_LSTM, 23, 30, 23, 30, 13); }
+/* tiles taller than one rolling strip of block 3 (R = 4096 / S rows) */
+static void test_dense_strips(void) { run_case(SCARP_MODEL_CNN_LSTM, 150, 110, 128, 100, 14); }
 
 static void test_tiling(void)
 {
@@ -158,5 +160,6 @@ int main(void)
     RUN(test_dense_equals_patches_cnn_lstm);
     RUN(test_dense_equals_patches_cnn);
     RUN(test_dense_one_tile);
+    RUN(test_dense_strips);
     return check_summary();
 }

@@ -74,6 +74,12 @@ typedef struct {
     int64_t *tree_root;           /* (n_trees) index of each root in nodes */
     scarp_tree_node *nodes;       /* (n_nodes) */
     int64_t n_nodes;
+    /* the prediction layout (built by scarp__trees_prepare after training or loading):
+     * leaves become self-loops (feature 0, threshold +inf, left = itself) with their value in
+     * leaf_value, so every row of a block walks exactly tree_depth[t] steps, branch-free */
+    scarp_tree_node *walk;        /* (n_nodes) */
+    float *leaf_value;            /* (n_nodes) */
+    int32_t *tree_depth;          /* (n_trees) */
     int max_depth, min_leaf, mtry;
     double base_score, learning_rate; /* boosting: logit = base + lr · Σ tree leaves */
     /* logistic regression: P = σ(intercept + Σ coef_j z_j) */
@@ -86,7 +92,7 @@ typedef struct {
 
 /* "svm", "tree", "forest", "logreg", "gboost". */
 const char *scarp_classic_name(scarp_classic_kind kind);
-/* Parses a name (also "rf", "dt", "lr", "gb"); SCARP_ERR_INPUT for an unknown name. */
+/* Parses a name (also "rf", "dt", "lr", "gb", "boost"); SCARP_ERR_INPUT for an unknown name. */
 scarp_status scarp_classic_kind_parse(const char *name, scarp_classic_kind *kind);
 /* 1 if `name` is a baseline handled by this module. */
 int scarp_classic_is_name(const char *name);
@@ -124,6 +130,8 @@ scarp_status scarp__tree_train(scarp_classic *m, const scarp_classic_params *p, 
 scarp_status scarp__forest_train(scarp_classic *m, const scarp_classic_params *p, const float *Xtr,
                                  const uint8_t *ytr, size_t ntr, scarp_progress *progress);
 scarp_status scarp__trees_predict(const scarp_classic *m, const float *X, size_t n, float *prob);
+/* Builds walk / leaf_value / tree_depth from nodes and tree_root. */
+scarp_status scarp__trees_prepare(scarp_classic *m);
 scarp_status scarp__logreg_train(scarp_classic *m, const scarp_classic_params *p, const float *Xtr,
                                  const uint8_t *ytr, size_t ntr, const float *Xva, const uint8_t *yva, size_t nva);
 scarp_status scarp__logreg_predict(const scarp_classic *m, const float *X, size_t n, float *prob);

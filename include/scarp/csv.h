@@ -34,7 +34,7 @@ static inline const char *scarp_csv_cell(const scarp_csv *t, int64_t row, int co
 {
     return t->cells[row * t->n_cols + col];
 }
-/* Strict number: the whole (trimmed) field; "" sets *missing = 1 (when missing != NULL)
+/* Strict number: the whole (trimmed) field; "", "NA", "nan", "-nan" set *missing = 1 (when missing != NULL)
  * and *out = NaN, otherwise an empty field is an error. Errors name FILE:LINE, column. */
 scarp_status scarp_csv_double(const scarp_csv *t, int64_t row, int col, double *out, int *missing);
 

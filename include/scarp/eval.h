@@ -74,7 +74,8 @@ typedef struct {
 } scarp_metrics;
 
 /* Fills every metric of `m` for the (test) scores; val_threshold is the threshold chosen
- * on validation (pass 0.5 when there is none). */
+ * on validation (pass 0.5 when there is none). When one class is absent the ranking
+ * metrics (AUC, its interval, PR-AUC) are NaN and the rest is still computed. */
 scarp_status scarp_metrics_compute(const float *prob, const uint8_t *y, size_t n, double val_threshold,
                                    scarp_metrics *m);
 

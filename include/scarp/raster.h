@@ -72,6 +72,9 @@ scarp_status scarp_raster_writer_commit(scarp_raster_writer *wr);
 /* Abandons the output: closes and deletes the partial file. Frees wr. Accepts NULL. */
 void scarp_raster_writer_abort(scarp_raster_writer *wr);
 
+/* The GDAL release in use ("3.6.2"). */
+const char *scarp_gdal_version(void);
+
 /* Initialises GDAL/OGR once (idempotent, thread-safe). */
 void scarp_gdal_init(void);
 

@@ -17,8 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "scarp/config.h"
 #include "scarp/eval.h"
+#include "scarp/progress.h"
 #include "scarp/status.h"
+
+#define SCARP_REPORT_MAX_MODELS 16
 
 /* Per-epoch curves of a network model (index with SCARP_HIST_*). */
 enum {
@@ -76,7 +80,7 @@ void scarp_report_model_free(scarp_report_model *m); /* frees the owned arrays; 
 /* Fills run_summary from run_values. */
 void scarp_report_model_summarise(scarp_report_model *m);
 
-/* Writes OUT/metrics.json, OUT/metrics.csv, OUT/plots/*.png and OUT/report.html, each
+/* Writes OUT/metrics.json, OUT/metrics.csv, OUT/plots/NAME.png and OUT/report.html, each
  * crash-safely (partial + rename). */
 scarp_status scarp_report_write(const scarp_report *r, const char *out_dir);
 
@@ -119,5 +123,44 @@ scarp_status scarp_plot_panels(const char *png_path, int w, int h, int rows, int
 /* Horizontal bars (values with optional ± errors, may be NULL) with names; sorted as given. */
 scarp_status scarp_plot_bars(const char *png_path, int w, int h, const char *title, const char *xlabel,
                              const char *const *names, const double *values, const double *errors, int n);
+
+/* ---- the stages `scarp train` and `scarp evaluate` (train_run.c, evaluate_run.c) ------
+ * Both read OUT/dataset.bin (train runs scarp_prepare first when it is missing).
+ * Model files: OUT/models/NAME.model trained on the main split, and with [split] folds or
+ * repeats > 1 also OUT/models/NAME.rR.fF.model for every run (repeat R, fold F: test =
+ * fold F, validation = fold F+1), for the spread of the metrics and for ensembles.
+ * Training histories: OUT/models/NAME.history.json (and NAME.rR.fF.history.json).
+ * With [split] method = spatial, training rows closer than [split] block_size to a test
+ * row are dropped from training (the buffer of Roberts et al. 2017), so no test sample
+ * lies within the block distance of a training sample. */
+typedef struct {
+    int n_models;
+    char name[SCARP_REPORT_MAX_MODELS][32];
+    char path[SCARP_REPORT_MAX_MODELS][1024];
+    double seconds[SCARP_REPORT_MAX_MODELS];   /* main model */
+    double val_auc[SCARP_REPORT_MAX_MODELS];   /* main model on its validation rows */
+    int runs[SCARP_REPORT_MAX_MODELS];         /* extra fold/repeat models trained */
+    int64_t buffer_excluded;                   /* training rows dropped by the spatial buffer */
+} scarp_train_result;
+
+/* Trains every configured model (model = NULL or "all") or just `model`. result may be NULL. */
+scarp_status scarp_train_run_ex(const scarp_config *cfg, const char *out_dir, const char *model,
+                                scarp_progress *progress, scarp_train_result *result);
+/* The lead's entry point. */
+scarp_status scarp_train_run(const scarp_config *cfg, const char *out_dir, const char *model,
+                             scarp_progress *progress);
+
+typedef struct {
+    int importance_repeats;  /* 0: 5 */
+    int no_importance;       /* 1: skip permutation importance */
+    FILE *table;             /* the study-layout table is printed here (NULL: nowhere) */
+} scarp_evaluate_options;
+
+/* Evaluates every configured model that has OUT/models/NAME.model on the test split and
+ * writes metrics.json, metrics.csv, plots/ and report.html into out_dir. */
+scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out_dir, const scarp_evaluate_options *opts,
+                                   scarp_progress *progress);
+/* The lead's entry point (default options, no table). */
+scarp_status scarp_evaluate_run(const scarp_config *cfg, const char *out_dir, scarp_progress *progress);
 
 #endif

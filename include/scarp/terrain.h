@@ -9,11 +9,13 @@
  * Mulla 2014 doi:10.1016/j.cageo.2013.04.024 (priority-flood + epsilon), O'Callaghan & Mark
  * 1984 (D8), Freeman 1991 doi:10.1016/0098-3004(91)90048-I (MFD), Beven & Kirkby 1979 (TWI),
  * Moore, Grayson & Ladson 1991 (SPI), Felzenszwalb & Huttenlocher 2012 doi:10.4086/toc.2012.v008a019
- * (exact Euclidean distance transform).
+ * (exact Euclidean distance transform), Ahuja et al. 1990 (radix heap of the priority-flood).
  *
  * Edge and nodata policy of the 3×3 stencils (slope, aspect, curvature): a neighbour outside
- * the grid or NaN takes the centre cell's value (as `gdaldem -compute_edges` does), so every
- * valid cell gets a value; a NaN centre gives NaN. */
+ * the grid is the linear extrapolation 2a − b of the two cells next to it inside (planes stay
+ * exact at edges and corners); a NaN neighbour, or one whose extrapolation needs a NaN, takes
+ * the centre cell's value. This is `gdaldem -compute_edges` except at the four corner cells
+ * (gdaldem substitutes the centre there). Every valid cell gets a value; a NaN centre gives NaN. */
 #ifndef SCARP_TERRAIN_H
 #define SCARP_TERRAIN_H
 #include <stdint.h>

@@ -26,6 +26,7 @@ scarp_status scarp_classic_kind_parse(const char *name, scarp_classic_kind *kind
         {"svm", SCARP_CLASSIC_SVM},       {"tree", SCARP_CLASSIC_TREE},   {"dt", SCARP_CLASSIC_TREE},
         {"forest", SCARP_CLASSIC_FOREST}, {"rf", SCARP_CLASSIC_FOREST},   {"logreg", SCARP_CLASSIC_LOGREG},
         {"lr", SCARP_CLASSIC_LOGREG},     {"gboost", SCARP_CLASSIC_GBOOST}, {"gb", SCARP_CLASSIC_GBOOST},
+        {"boost", SCARP_CLASSIC_GBOOST},
     };
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
         if (!strcmp(name, aliases[i].alias)) {
@@ -52,6 +53,9 @@ void scarp_classic_free(scarp_classic *m)
     scarp_free(m->sv_coef);
     scarp_free(m->tree_root);
     scarp_free(m->nodes);
+    scarp_free(m->walk);
+    scarp_free(m->leaf_value);
+    scarp_free(m->tree_depth);
     scarp_free(m->coef);
     memset(m, 0, sizeof *m);
 }
@@ -349,6 +353,7 @@ scarp_status scarp_classic_load(scarp_classic *m, const char *path, void **norm,
         }
     }
     if (!r.bad && r.off != r.n) r.bad = 1;
+    if (!r.bad && m->n_trees > 0 && scarp__trees_prepare(m)) r.bad = 2;
     scarp_free(data);
     if (r.bad) {
         scarp_free(blob);

@@ -86,6 +86,7 @@ scarp_status scarp__forest_train(scarp_classic *m, const scarp_classic_params *p
     }
     m->n_nodes = total;
     m->n_trees = T;
+    if ((st = scarp__trees_prepare(m))) goto end;
     m->mtry = mtry;
     m->max_depth = depth;
     m->min_leaf = leaf;

@@ -70,6 +70,7 @@ scarp_status scarp__gboost_train(scarp_classic *m, const scarp_classic_params *p
     }
     m->n_nodes = total;
     m->n_trees = T;
+    if ((st = scarp__trees_prepare(m))) goto end;
     m->max_depth = depth;
     m->min_leaf = leaf;
     m->val_auc = NAN;

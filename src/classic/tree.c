@@ -242,7 +242,7 @@ static scarp_status tree_fit(scarp_classic *m, const float *X, const uint8_t *y,
     m->n_trees = 1;
     m->max_depth = depth;
     m->min_leaf = leaf;
-    return SCARP_OK;
+    return scarp__trees_prepare(m);
 }
 
 scarp_status scarp__tree_train(scarp_classic *m, const scarp_classic_params *p, const float *X, const uint8_t *y,
@@ -292,33 +292,73 @@ end:
     return st;
 }
 
-/* Forest mean / single tree / boosted logit → probability. Rows in blocks of 64 so one
- * tree's nodes stay in cache across the block; trees summed in a fixed order. */
+scarp_status scarp__trees_prepare(scarp_classic *m)
+{
+    scarp_free(m->walk);
+    scarp_free(m->leaf_value);
+    scarp_free(m->tree_depth);
+    const int64_t nn = m->n_nodes;
+    m->walk = scarp_malloc((size_t)(nn ? nn : 1) * sizeof *m->walk);
+    m->leaf_value = scarp_calloc((size_t)(nn ? nn : 1), sizeof *m->leaf_value);
+    m->tree_depth = scarp_calloc((size_t)(m->n_trees ? m->n_trees : 1), sizeof *m->tree_depth);
+    int32_t *depth = scarp_calloc((size_t)(nn ? nn : 1), sizeof *depth);
+    if (!m->walk || !m->leaf_value || !m->tree_depth || !depth) {
+        scarp_free(depth);
+        return SCARP_ERR_NOMEM;
+    }
+    for (int t = 0; t < m->n_trees; t++) {
+        int64_t a = m->tree_root[t], e = t + 1 < m->n_trees ? m->tree_root[t + 1] : nn;
+        int32_t dmax = 0;
+        /* children always come after their parent, so one forward pass gives every depth */
+        for (int64_t k = a; k < e; k++) {
+            const scarp_tree_node *q = &m->nodes[k];
+            if (q->feature >= 0) {
+                depth[a + q->left] = depth[a + q->left + 1] = depth[k] + 1;
+                m->walk[k] = *q;
+            } else {
+                m->walk[k] = (scarp_tree_node){INFINITY, 0, (int32_t)(k - a), 0};
+                m->leaf_value[k] = q->threshold;
+                if (depth[k] > dmax) dmax = depth[k];
+            }
+        }
+        m->tree_depth[t] = dmax;
+    }
+    scarp_free(depth);
+    return SCARP_OK;
+}
+
+/* Forest mean / single tree / boosted logit → probability. Rows in blocks of 64: for each
+ * tree, every row of the block steps down one level at a time for tree_depth steps (leaves
+ * loop on themselves), so the 64 walks are independent loads the CPU overlaps instead of
+ * one unpredictable branch per node; trees are summed in a fixed order. */
 scarp_status scarp__trees_predict(const scarp_classic *m, const float *X, size_t n, float *prob)
 {
     const int F = m->n_features, T = m->n_trees;
-    const scarp_tree_node *nodes = m->nodes;
-    const int64_t *roots = m->tree_root;
     const int boosted = m->kind == SCARP_CLASSIC_GBOOST;
-    const size_t BLK = 64;
+    enum { BLK = 64 };
     const int64_t nblocks = (int64_t)((n + BLK - 1) / BLK);
 #pragma omp parallel for schedule(static)
     for (int64_t blk = 0; blk < nblocks; blk++) {
-        double acc[64];
-        size_t r0 = (size_t)blk * BLK, r1 = r0 + BLK < n ? r0 + BLK : n;
-        for (size_t r = r0; r < r1; r++) acc[r - r0] = 0;
+        double acc[BLK];
+        int32_t k[BLK];
+        const size_t r0 = (size_t)blk * BLK, nb = r0 + BLK < n ? BLK : n - r0;
+        const float *xb = X + r0 * (size_t)F;
+        for (size_t r = 0; r < nb; r++) acc[r] = 0;
         for (int t = 0; t < T; t++) {
-            const scarp_tree_node *tree = nodes + roots[t];
-            for (size_t r = r0; r < r1; r++) {
-                const float *x = X + r * (size_t)F;
-                int64_t k = 0;
-                while (tree[k].feature >= 0) k = tree[k].left + (x[tree[k].feature] > tree[k].threshold);
-                acc[r - r0] += tree[k].threshold;
-            }
+            const scarp_tree_node *restrict tree = m->walk + m->tree_root[t];
+            const float *restrict val = m->leaf_value + m->tree_root[t];
+            const int D = m->tree_depth[t];
+            for (size_t r = 0; r < nb; r++) k[r] = 0;
+            for (int d = 0; d < D; d++)
+                for (size_t r = 0; r < nb; r++) {
+                    const scarp_tree_node q = tree[k[r]];
+                    k[r] = q.left + (xb[r * (size_t)F + (size_t)q.feature] > q.threshold);
+                }
+            for (size_t r = 0; r < nb; r++) acc[r] += val[k[r]];
         }
-        for (size_t r = r0; r < r1; r++) {
-            if (boosted) prob[r] = (float)(1.0 / (1.0 + exp(-(m->base_score + m->learning_rate * acc[r - r0]))));
-            else prob[r] = (float)(acc[r - r0] / T);
+        for (size_t r = 0; r < nb; r++) {
+            if (boosted) prob[r0 + r] = (float)(1.0 / (1.0 + exp(-(m->base_score + m->learning_rate * acc[r]))));
+            else prob[r0 + r] = (float)(acc[r] / T);
         }
     }
     return SCARP_OK;

@@ -1,8 +1,10 @@
-/* cmd_terrain.c — `scarp terrain DEM.tif --out DIR`: every terrain derivative of a DEM as
- * GeoTIFFs (slope, aspect, curvature, filled DEM, flow accumulation, SCA, TWI, ln SPI, rivers).
- * Memory: three float rasters at the peak (DEM, slope, one work buffer); each output is
- * written crash-safely and freed before the next is computed. */
+/* cmd_terrain.c — `scarp terrain DEM.tif --out DIR`: terrain derivatives of a DEM as GeoTIFFs
+ * (slope, aspect, curvature, filled DEM, flow accumulation, SCA, TWI, ln SPI, rivers).
+ * Each output is written crash-safely by a writer thread while the next one is computed
+ * (GeoTIFF compression is single-threaded and as slow as the kernels); at most one write is
+ * in flight, so memory peaks at about four float rasters. */
 #include <getopt.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,7 @@ static void help(FILE *f)
             "  --flow mfd|d8        flow routing: multiple (Freeman 1991, default) or single direction\n"
             "  --mfd-exponent P     MFD exponent (default 1.1, as SAGA)\n"
             "  --river-area M2      contributing area (m²) above which a cell is a river (default 1e6)\n"
+            "  --only LIST          comma-separated subset of the outputs above (names without .tif)\n"
             "  --band N             DEM band (default 1)\n"
             "  --threads N          threads (0 = all cores, default)\n"
             "  --quiet              no progress output\n"
@@ -40,7 +43,8 @@ static void help(FILE *f)
             "\n"
             "examples:\n"
             "  scarp terrain dem.tif --out terrain\n"
-            "  scarp terrain nasadem_N44W072_3arcsec.tif --out nh --flow d8 --threads 2\n");
+            "  scarp terrain nasadem_N44W072_3arcsec.tif --out nh --flow d8 --threads 2\n"
+            "  scarp terrain dem.tif --out hydro --only filled,flow_accumulation,twi,spi_ln\n");
 }
 
 typedef struct {
@@ -62,41 +66,114 @@ static const output_def OUTPUTS[N_OUT] = {
     {"spi_ln.tif", "ln of the stream power index ln(a tan b)"},
 };
 
+/* The writer: one GeoTIFF written on a worker thread while the caller computes the next. */
 typedef struct {
-    const char *dir;
     char paths[N_OUT][4096];
     int written[N_OUT];
     const scarp_grid *grid;
-    scarp_progress *progress;
-} out_set;
+    /* the job in flight */
+    pthread_t thread;
+    int busy, which, owned;
+    float *data;
+    scarp_out_type type;
+    scarp_status status;
+    double seconds;
+    char message[1024];
+} out_writer;
 
-static scarp_status write_output(out_set *o, int which, const float *data, scarp_out_type type)
+static void *writer_main(void *arg)
 {
+    out_writer *o = arg;
     scarp_raster_meta meta = {0};
-    meta.description = OUTPUTS[which].description;
-    scarp_progress_begin(o->progress, OUTPUTS[which].name, 1);
-    scarp_status st = scarp_raster_write(o->paths[which], o->grid, data, type, &meta);
-    if (st == SCARP_OK) {
-        o->written[which] = 1;
-        scarp_progress_step(o->progress, 1);
-        scarp_progress_end(o->progress);
+    meta.description = OUTPUTS[o->which].description;
+    double t0 = scarp_now();
+    o->status = scarp_raster_write(o->paths[o->which], o->grid, o->data, o->type, &meta);
+    o->seconds = scarp_now() - t0;
+    if (o->status != SCARP_OK) snprintf(o->message, sizeof o->message, "%s", scarp_last_error());
+    return NULL;
+}
+
+/* After a write: frees an owned buffer, records the file, reports; a failure becomes this
+ * thread's error. */
+static scarp_status writer_finish(out_writer *o)
+{
+    if (o->owned) scarp_free(o->data);
+    o->data = NULL;
+    if (o->status != SCARP_OK) return scarp_fail(o->status, "%s", o->message);
+    o->written[o->which] = 1;
+    scarp_info("%s: written in %.1f s", o->paths[o->which], o->seconds);
+    return SCARP_OK;
+}
+
+/* Waits for the write in flight. */
+static scarp_status writer_wait(out_writer *o)
+{
+    if (!o->busy) return SCARP_OK;
+    pthread_join(o->thread, NULL);
+    o->busy = 0;
+    return writer_finish(o);
+}
+
+/* Starts writing output `which` from data (freed after the write when owned; otherwise the
+ * caller keeps it unchanged until the next writer call). */
+static scarp_status writer_submit(out_writer *o, int which, float *data, scarp_out_type type, int owned)
+{
+    scarp_status st = writer_wait(o);
+    if (st != SCARP_OK) {
+        if (owned) scarp_free(data);
+        return st;
     }
-    return st;
+    o->which = which;
+    o->data = data;
+    o->type = type;
+    o->owned = owned;
+    if (pthread_create(&o->thread, NULL, writer_main, o) != 0) {
+        writer_main(o); /* no thread to spare: write here */
+        return writer_finish(o);
+    }
+    o->busy = 1;
+    return SCARP_OK;
 }
 
 /* A failed run leaves none of its outputs behind (a folder is never half old, half new). */
-static void remove_outputs(out_set *o)
+static void remove_outputs(out_writer *o)
 {
     for (int k = 0; k < N_OUT; k++)
         if (o->written[k]) unlink(o->paths[k]);
 }
 
-/* Runs a compute step with a one-unit progress task around it. */
-#define STEP(progress, label, expr)                                                                                  \
+/* Parses --only a,b,c (names with or without .tif) into want[]. */
+static int parse_only(const char *list, int want[N_OUT])
+{
+    for (int k = 0; k < N_OUT; k++) want[k] = 0;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int found = 0;
+        for (int k = 0; k < N_OUT; k++) {
+            size_t len = strlen(OUTPUTS[k].name) - 4; /* without ".tif" */
+            if ((strlen(tok) == len && !strncmp(tok, OUTPUTS[k].name, len)) || !strcmp(tok, OUTPUTS[k].name)) {
+                want[k] = found = 1;
+            }
+        }
+        if (!found) {
+            cli_usage_error(CMD, "--only: unknown output '%s' (known: slope aspect plan_curvature profile_curvature "
+                            "filled flow_accumulation rivers sca twi spi_ln)", tok);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Runs a compute step as a one-unit progress task; on failure frees `tmp` and ends. */
+#define STEP(progress, label, expr, tmp)                                                                             \
     do {                                                                                                             \
         scarp_progress_begin(progress, label, 1);                                                                    \
         st = (expr);                                                                                                 \
-        if (st != SCARP_OK) goto end;                                                                                \
+        if (st != SCARP_OK) {                                                                                        \
+            scarp_free(tmp);                                                                                         \
+            goto end;                                                                                                \
+        }                                                                                                            \
         scarp_progress_step(progress, 1);                                                                            \
         scarp_progress_end(progress);                                                                                \
     } while (0)
@@ -107,11 +184,14 @@ int cmd_terrain(int argc, char **argv)
     const char *flow = "mfd";
     double exponent = SCARP_MFD_EXPONENT, river_area = 1e6;
     long band = 1;
+    int want[N_OUT];
+    for (int k = 0; k < N_OUT; k++) want[k] = 1;
     static const struct option longopts[] = {CLI_COMMON_LONG_OPTIONS,
                                              {"flow", required_argument, 0, 'f'},
                                              {"mfd-exponent", required_argument, 0, 'e'},
                                              {"river-area", required_argument, 0, 'r'},
                                              {"band", required_argument, 0, 'b'},
+                                             {"only", required_argument, 0, 'o'},
                                              {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
@@ -138,6 +218,9 @@ int cmd_terrain(int argc, char **argv)
             if (end == optarg || *end || !(river_area > 0.0) || isinf(river_area))
                 return cli_usage_error(CMD, "--river-area must be a positive area in m² (got '%s')", optarg);
             break;
+        case 'o':
+            if (parse_only(optarg, want)) return 2;
+            break;
         case 'b':
             if (cli_parse_int(CMD, "--band", optarg, 1, 65535, &band)) return 2;
             break;
@@ -152,6 +235,9 @@ int cmd_terrain(int argc, char **argv)
     if (!common.out) return cli_usage_error(CMD, "--out DIR is required");
     const char *dem_path = argv[optind];
     cli_common_apply(&common);
+    /* GDAL's block cache (default 5 % of RAM) would hold a whole output raster while it is
+     * compressed; 32 MB keeps the peak at our own rasters. A user's setting wins. */
+    setenv("GDAL_CACHEMAX", "32", 0);
 
     scarp_progress progress_state;
     scarp_progress_init(&progress_state, common.quiet);
@@ -159,8 +245,8 @@ int cmd_terrain(int argc, char **argv)
     scarp_grid grid;
     scarp_grid_init(&grid);
     scarp_cellsize cs = {0};
-    float *dem = NULL, *slope = NULL, *work = NULL;
-    out_set outs = {0};
+    float *dem = NULL, *slope = NULL, *acc = NULL;
+    out_writer wr = {0};
     scarp_status st = SCARP_OK;
 
     /* ---- validate the input before anything is written ---- */
@@ -183,56 +269,116 @@ int cmd_terrain(int argc, char **argv)
     }
     if ((st = scarp_cellsize_init(&cs, &grid)) != SCARP_OK) goto end;
     if ((st = scarp_mkdir_p(common.out)) != SCARP_OK) goto end;
-    outs.dir = common.out;
-    outs.grid = &grid;
-    outs.progress = progress;
+    wr.grid = &grid;
     for (int k = 0; k < N_OUT; k++)
-        if ((st = scarp_path_join(outs.paths[k], sizeof outs.paths[k], common.out, OUTPUTS[k].name)) != SCARP_OK)
+        if ((st = scarp_path_join(wr.paths[k], sizeof wr.paths[k], common.out, OUTPUTS[k].name)) != SCARP_OK)
             goto end;
     scarp_info("scarp terrain: %s, %lld x %lld cells (%s, cell %.4g x %.4g m at the centre row), %s flow",
                dem_path, (long long)w, (long long)h, scarp_grid_crs_name(&grid), cs.dx_row[h / 2], cs.dy_row[h / 2],
                flow);
 
-    slope = scarp_malloc((size_t)n * sizeof(float));
-    work = scarp_malloc((size_t)n * sizeof(float));
-    if (!slope || !work) {
-        st = SCARP_ERR_NOMEM;
-        goto end;
+    /* what each output needs */
+    const int need_slope = want[OUT_SLOPE] || want[OUT_TWI] || want[OUT_SPI];
+    const int need_sca = want[OUT_SCA] || want[OUT_TWI] || want[OUT_SPI];
+    const int need_acc = want[OUT_ACC] || want[OUT_RIVERS] || need_sca;
+    const int need_fill = want[OUT_FILLED] || need_acc;
+    const size_t bytes = (size_t)n * sizeof(float);
+    float *buf;
+#define NEW_BUFFER(ptr)                                                                                              \
+    do {                                                                                                             \
+        if (!((ptr) = scarp_malloc(bytes))) {                                                                        \
+            st = SCARP_ERR_NOMEM;                                                                                    \
+            goto end;                                                                                                \
+        }                                                                                                            \
+    } while (0)
+#define SUBMIT(which, ptr, type, owned)                                                                              \
+    do {                                                                                                             \
+        if ((st = writer_submit(&wr, which, ptr, type, owned)) != SCARP_OK) goto end;                                \
+    } while (0)
+
+    if (need_slope || want[OUT_ASPECT]) {
+        float *aspect = NULL;
+        NEW_BUFFER(slope);
+        if (want[OUT_ASPECT]) NEW_BUFFER(aspect);
+        scarp_progress_begin(progress, "slope and aspect", 1);
+        st = scarp_slope_aspect(dem, w, h, &cs, slope, aspect);
+        if (st != SCARP_OK) {
+            scarp_free(aspect);
+            goto end;
+        }
+        scarp_progress_step(progress, 1);
+        scarp_progress_end(progress);
+        if (aspect) SUBMIT(OUT_ASPECT, aspect, SCARP_OUT_FLOAT32, 1);
     }
-    /* slope is kept for TWI/SPI; aspect and curvature pass through the work buffer */
-    STEP(progress, "slope and aspect", scarp_slope_aspect(dem, w, h, &cs, slope, work));
-    if ((st = write_output(&outs, OUT_SLOPE, slope, SCARP_OUT_FLOAT32)) != SCARP_OK) goto end;
-    if ((st = write_output(&outs, OUT_ASPECT, work, SCARP_OUT_FLOAT32)) != SCARP_OK) goto end;
-    STEP(progress, "plan curvature", scarp_curvature(dem, w, h, &cs, work, NULL));
-    if ((st = write_output(&outs, OUT_PLAN, work, SCARP_OUT_FLOAT32)) != SCARP_OK) goto end;
-    STEP(progress, "profile curvature", scarp_curvature(dem, w, h, &cs, NULL, work));
-    if ((st = write_output(&outs, OUT_PROFILE, work, SCARP_OUT_FLOAT32)) != SCARP_OK) goto end;
-
-    /* the DEM is filled in place: the raw DEM is not needed any more */
-    if ((st = scarp_fill_depressions(dem, w, h, 1, dem, progress)) != SCARP_OK) goto end;
-    if ((st = write_output(&outs, OUT_FILLED, dem, SCARP_OUT_FLOAT32)) != SCARP_OK) goto end;
-    if (!strcmp(flow, "d8")) st = scarp_flow_accumulation_d8(dem, w, h, &cs, work, progress);
-    else st = scarp_flow_accumulation_mfd(dem, w, h, &cs, exponent, work, progress);
-    if (st != SCARP_OK) goto end;
-    if ((st = write_output(&outs, OUT_ACC, work, SCARP_OUT_FLOAT32)) != SCARP_OK) goto end;
-
-    /* the filled DEM's buffer now takes rivers, then TWI and SPI */
-    float *out = dem;
-    STEP(progress, "rivers", scarp_rivers_from_accumulation(work, n, river_area, out));
-    if ((st = write_output(&outs, OUT_RIVERS, out, SCARP_OUT_BYTE)) != SCARP_OK) goto end;
-    STEP(progress, "specific catchment area", scarp_specific_catchment_area(work, w, h, &cs, work));
-    if ((st = write_output(&outs, OUT_SCA, work, SCARP_OUT_FLOAT32)) != SCARP_OK) goto end;
-    STEP(progress, "TWI", scarp_twi(work, slope, n, SCARP_MIN_TAN_SLOPE, out));
-    if ((st = write_output(&outs, OUT_TWI, out, SCARP_OUT_FLOAT32)) != SCARP_OK) goto end;
-    STEP(progress, "ln SPI", scarp_spi_ln(work, slope, n, SCARP_MIN_TAN_SLOPE, out));
-    if ((st = write_output(&outs, OUT_SPI, out, SCARP_OUT_FLOAT32)) != SCARP_OK) goto end;
-    scarp_info("scarp terrain: wrote %d rasters into %s", N_OUT, common.out);
+    if (want[OUT_PLAN]) {
+        NEW_BUFFER(buf);
+        STEP(progress, "plan curvature", scarp_curvature(dem, w, h, &cs, buf, NULL), buf);
+        SUBMIT(OUT_PLAN, buf, SCARP_OUT_FLOAT32, 1);
+    }
+    if (want[OUT_PROFILE]) {
+        NEW_BUFFER(buf);
+        STEP(progress, "profile curvature", scarp_curvature(dem, w, h, &cs, NULL, buf), buf);
+        SUBMIT(OUT_PROFILE, buf, SCARP_OUT_FLOAT32, 1);
+    }
+    /* the raw DEM is not needed any more: fill it in place (single-threaded; the writer
+     * compresses the previous output on the other core meanwhile) */
+    if (need_fill && (st = scarp_fill_depressions(dem, w, h, 1, dem, progress)) != SCARP_OK) goto end;
+    if (want[OUT_SLOPE]) SUBMIT(OUT_SLOPE, slope, SCARP_OUT_FLOAT32, 0);
+    if (need_acc) {
+        NEW_BUFFER(acc);
+        if (!strcmp(flow, "d8")) st = scarp_flow_accumulation_d8(dem, w, h, &cs, acc, progress);
+        else st = scarp_flow_accumulation_mfd(dem, w, h, &cs, exponent, acc, progress);
+        if (st != SCARP_OK) goto end;
+    }
+    if (want[OUT_FILLED]) SUBMIT(OUT_FILLED, dem, SCARP_OUT_FLOAT32, 0);
+    if (want[OUT_RIVERS]) {
+        NEW_BUFFER(buf);
+        STEP(progress, "rivers", scarp_rivers_from_accumulation(acc, n, river_area, buf), buf);
+        SUBMIT(OUT_RIVERS, buf, SCARP_OUT_BYTE, 1);
+    }
+    if (want[OUT_ACC]) SUBMIT(OUT_ACC, acc, SCARP_OUT_FLOAT32, 0);
+    /* every write that reads the filled DEM or the accumulation is done after this wait */
+    if ((st = writer_wait(&wr)) != SCARP_OK) goto end;
+    scarp_free(dem);
+    dem = NULL;
+    if (need_sca) {
+        STEP(progress, "specific catchment area", scarp_specific_catchment_area(acc, w, h, &cs, acc), NULL);
+        if (want[OUT_SCA]) SUBMIT(OUT_SCA, acc, SCARP_OUT_FLOAT32, 0);
+    }
+    if (want[OUT_TWI] || want[OUT_SPI]) {
+        /* TWI and SPI share one buffer: the SPI step waits for the TWI write (0.2 s of compute
+         * behind it) rather than hold a fourth raster */
+        NEW_BUFFER(buf);
+        if (want[OUT_TWI]) {
+            STEP(progress, "TWI", scarp_twi(acc, slope, n, SCARP_MIN_TAN_SLOPE, buf), buf);
+            if ((st = writer_submit(&wr, OUT_TWI, buf, SCARP_OUT_FLOAT32, !want[OUT_SPI])) != SCARP_OK) {
+                if (want[OUT_SPI]) scarp_free(buf);
+                goto end;
+            }
+        }
+        if (want[OUT_SPI]) {
+            if ((st = writer_wait(&wr)) != SCARP_OK) {
+                scarp_free(buf);
+                goto end;
+            }
+            STEP(progress, "ln SPI", scarp_spi_ln(acc, slope, n, SCARP_MIN_TAN_SLOPE, buf), buf);
+            SUBMIT(OUT_SPI, buf, SCARP_OUT_FLOAT32, 1);
+        }
+    }
+    if ((st = writer_wait(&wr)) != SCARP_OK) goto end;
+    int count = 0;
+    for (int k = 0; k < N_OUT; k++) count += wr.written[k];
+    scarp_info("scarp terrain: wrote %d rasters into %s", count, common.out);
 
 end:
-    if (st != SCARP_OK) remove_outputs(&outs);
+    if (wr.busy) {
+        scarp_status wst = writer_wait(&wr);
+        if (st == SCARP_OK) st = wst;
+    }
+    if (st != SCARP_OK) remove_outputs(&wr);
     scarp_free(dem);
     scarp_free(slope);
-    scarp_free(work);
+    scarp_free(acc);
     scarp_cellsize_free(&cs);
     scarp_grid_free(&grid);
     return st == SCARP_OK ? 0 : cli_fail(CMD, st);

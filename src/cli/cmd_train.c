@@ -1,10 +1,110 @@
-/* cmd_train.c — `scarp train`: placeholder until its issue lands (owned by that issue). */
+/* cmd_train.c — `scarp train CONFIG [--model NAME|all]`: trains the configured models
+ * (the study's CNN–LSTM and variants, and the baselines) on OUT/dataset.bin (prepared first
+ * when missing) and writes OUT/models/NAME.model with its history. One library call,
+ * scarp_train_run_ex(). */
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
+#include "scarp/config.h"
+#include "scarp/report.h"
+#include "scarp/threads.h"
+
+static const char *CMD = "train";
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "usage: scarp train CONFIG [--model NAME|all] [--out DIR] [--threads N] [--quiet]\n"
+            "\n"
+            "Trains the models of [model] models on the prepared data DIR/dataset.bin (running\n"
+            "`scarp prepare` first if it is missing):\n"
+            "  cnn_lstm cnn lstm mlp   networks: Adam, [model] epochs/batch/lr/l2/dropout, weights of\n"
+            "                          the epoch with the lowest validation cross-entropy kept\n"
+            "  svm                     RBF SVM (libsvm), Platt probabilities, C and gamma tuned on\n"
+            "                          the validation AUC\n"
+            "  tree                    CART (Gini), depth and leaf size tuned on validation\n"
+            "  forest                  random forest, [model] trees (500), sqrt(F) features per split\n"
+            "  logreg                  L2 logistic regression (Newton), C tuned on validation\n"
+            "  boost                   gradient-boosted trees (depth 3, 200 rounds, shrinkage 0.1)\n"
+            "With [split] folds or repeats > 1 one more model is trained per run, for the spread of\n"
+            "every metric in `scarp evaluate`. With [split] method = spatial, training rows nearer\n"
+            "than [split] block_size to a test row are left out (a spatial buffer).\n"
+            "\n"
+            "outputs in DIR (default: the config's [project] out):\n"
+            "  models/NAME.model          model + normalisation (magic, version, CRC-32)\n"
+            "  models/NAME.history.json   per-epoch loss, accuracy, MAE, RMSE (networks) or the\n"
+            "                             tuned hyper-parameters (baselines)\n"
+            "  models/NAME.rR.fF.model    the model of repeat R, fold F (folds/repeats > 1)\n"
+            "\n"
+            "options:\n"
+            "  --model NAME  train only this model (any name above; default all of [model] models)\n"
+            "  --out DIR     run folder\n"
+            "  --threads N   threads (0 = all cores, default)\n"
+            "  --quiet       no progress output\n"
+            "  --help        this text\n"
+            "\n"
+            "examples:\n"
+            "  scarp train mini/study.ini\n"
+            "  scarp train study.ini --model forest --threads 2\n");
+}
 
 int cmd_train(int argc, char **argv)
 {
-    fprintf(stderr, "scarp train: not available in this build yet\n");
-    return 1;
+    cli_common common = {0};
+    const char *model = NULL;
+    enum { OPT_MODEL = 2001 };
+    static const struct option longopts[] = {CLI_COMMON_LONG_OPTIONS, {"model", required_argument, 0, OPT_MODEL},
+                                             {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        int handled = cli_common_option(&common, opt, optarg, CMD);
+        if (handled < 0) return 2;
+        if (handled) continue;
+        switch (opt) {
+        case OPT_MODEL: model = optarg; break;
+        case 'h': help(stdout); return 0;
+        case '?':
+            if (optopt) return cli_usage_error(CMD, "option -%c is unknown or lacks its value", optopt);
+            return cli_usage_error(CMD, "unknown option or missing value: '%s'", argv[optind - 1]);
+        default: return cli_usage_error(CMD, "unexpected option");
+        }
+    }
+    if (optind >= argc) return cli_usage_error(CMD, "missing the CONFIG file");
+    if (optind + 1 < argc) return cli_usage_error(CMD, "one CONFIG only (extra argument '%s')", argv[optind + 1]);
+    static const char *known[] = {"all", "cnn_lstm", "cnn", "lstm", "mlp", "svm", "tree", "forest", "logreg", "boost"};
+    if (model) {
+        int ok = 0;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) ok |= !strcmp(model, known[i]);
+        if (!ok)
+            return cli_usage_error(CMD, "--model '%s' is not one of all cnn_lstm cnn lstm mlp svm tree forest logreg "
+                                        "boost", model);
+    }
+    const char *config_path = argv[optind];
+    cli_common_apply(&common);
+
+    static scarp_config cfg;
+    scarp_config_defaults(&cfg);
+    scarp_status st = scarp_config_load(&cfg, config_path);
+    if (st != SCARP_OK) return cli_fail(CMD, st);
+    if (common.threads == 0 && cfg.threads > 0) scarp_threads_set(cfg.threads);
+    const char *out = common.out ? common.out : cfg.out;
+
+    scarp_progress progress;
+    scarp_progress_init(&progress, common.quiet);
+    static scarp_train_result res;
+    st = scarp_train_run_ex(&cfg, out, model, &progress, &res);
+    for (int i = 0; i < res.n_models; i++) {
+        char auc[32] = "-";
+        if (isfinite(res.val_auc[i])) snprintf(auc, sizeof auc, "%.3f", res.val_auc[i]);
+        printf("%-9s trained in %7.2f s  validation AUC %s", res.name[i], res.seconds[i], auc);
+        if (res.runs[i]) printf("  (+%d fold/repeat models)", res.runs[i]);
+        printf("  -> %s\n", res.path[i]);
+    }
+    if (st != SCARP_OK) return cli_fail(CMD, st);
+    return 0;
 }

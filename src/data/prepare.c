@@ -290,13 +290,16 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     const scarp_grid *g = &stack.grid;
     const int64_t W = g->width;
     if ((st = read_valid(&stack, &valid)) != SCARP_OK) goto end;
+    scarp_debug("prepare: %-16s done at %.2f s", "valid mask", scarp_now() - t0);
 
     /* 2. temporal series and inventory */
     if ((st = scarp_temporal_load(&tmp, cfg, g)) != SCARP_OK) goto end;
+    scarp_debug("prepare: %-16s done at %.2f s", "temporal series", scarp_now() - t0);
     const int N = tmp ? scarp_temporal_window(tmp) : 0, T = scarp_temporal_n_vars(tmp);
     int32_t rec_first = 0, rec_last = 0;
     if (tmp) scarp_temporal_range(tmp, &rec_first, &rec_last);
     if ((st = scarp_inventory_read(cfg, g, &inv)) != SCARP_OK) goto end;
+    scarp_debug("prepare: %-16s done at %.2f s", "inventory", scarp_now() - t0);
     rep.inventory_rows = inv.n;
     rep.labelled = inv.has_labels;
     if (tmp && !inv.has_dates) {
@@ -362,6 +365,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     int8_t *lab = scarp_malloc((size_t)(inv.n + 1));
     if (!lab) {
         scarp_free(seq_probe);
+    scarp_debug("prepare: %-16s done at %.2f s", "filtering", scarp_now() - t0);
         st = SCARP_ERR_NOMEM;
         goto end;
     }
@@ -439,6 +443,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
         snprintf(rep.dates_mode, sizeof rep.dates_mode, "inventory");
     }
     d.n = n;
+    scarp_debug("prepare: %-16s done at %.2f s", "negatives", scarp_now() - t0);
     scarp_info("prepare: %lld landslides, %lld non-landslides (%lld inventory rows dropped)", (long long)rep.positives,
                (long long)rep.negatives, (long long)dl.n);
 
@@ -494,6 +499,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     }
 
     /* 6. raw patches and sequences */
+    scarp_debug("prepare: %-16s done at %.2f s", "splits", scarp_now() - t0);
     const int H = cfg->patch, L = stack.n_layers;
     raw = scarp_malloc(sizeof(float) * (size_t)n * L * H * H);
     if (!raw) {
@@ -506,6 +512,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     scarp_progress_end(p);
     if (st != SCARP_OK) goto end;
     const char *var_names[2] = {NULL, NULL};
+    scarp_debug("prepare: %-16s done at %.2f s", "patches", scarp_now() - t0);
     if (tmp) {
         raw_seq = scarp_malloc(sizeof(float) * (size_t)n * N * T);
         if (!raw_seq) {
@@ -524,6 +531,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     }
 
     /* 7. normalisation on the training split, then the normalised arrays */
+    scarp_debug("prepare: %-16s done at %.2f s", "sequences", scarp_now() - t0);
     if ((st = scarp_norm_fit(&d.norm, &stack, n, H, raw, N, T, var_names, raw_seq, d.split)) != SCARP_OK) goto end;
     const int C = d.norm.C;
     d.C = C;
@@ -547,6 +555,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
         scarp_norm_tabular(&d.norm, pt, rs, d.tab + (size_t)i * d.F);
     }
     if ((st = build_names_and_factors(&d)) != SCARP_OK) goto end;
+    scarp_debug("prepare: %-16s done at %.2f s", "normalisation", scarp_now() - t0);
     if ((st = scarp_grid_copy(&d.grid, g)) != SCARP_OK) goto end;
 
     /* 8. outputs */
@@ -563,6 +572,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
         if (st != SCARP_OK) goto end;
     }
     scarp_path_join(rep.report_path, sizeof rep.report_path, out, "prepare_dropped.csv");
+    scarp_debug("prepare: %-16s done at %.2f s", "files", scarp_now() - t0);
     rep.seconds_total = scarp_now() - t0;
     if ((st = write_summary(out, cfg, &d, &rep, &dl, tmp, stack_reused, stack.valid_cells)) != SCARP_OK) goto end;
     scarp_info("prepare: %lld samples, %d channels, %d x %d patches, %d x %d sequences in %.1f s", (long long)n, C, H, H,

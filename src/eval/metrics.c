@@ -156,9 +156,14 @@ scarp_status scarp_metrics_compute(const float *prob, const uint8_t *y, size_t n
     m->n_neg = n - m->n_pos;
     scarp_confusion_compute(prob, y, n, 0.5, &m->at_half);
     scarp_confusion_compute(prob, y, n, val_threshold, &m->at_val);
-    scarp_status st = scarp_auc_delong(prob, y, n, &m->auc, &m->auc_var, &m->auc_lo, &m->auc_hi);
-    if (st) return st;
-    if ((st = scarp_average_precision(prob, y, n, &m->pr_auc))) return st;
+    scarp_status st;
+    if (m->n_pos == 0 || m->n_neg == 0) {
+        /* one class only (a small spatial fold can do that): the ranking metrics are undefined */
+        m->auc = m->auc_var = m->auc_lo = m->auc_hi = m->pr_auc = NAN;
+    } else {
+        if ((st = scarp_auc_delong(prob, y, n, &m->auc, &m->auc_var, &m->auc_lo, &m->auc_hi))) return st;
+        if ((st = scarp_average_precision(prob, y, n, &m->pr_auc))) return st;
+    }
     m->brier = scarp_brier(prob, y, n);
     m->log_loss = scarp_log_loss(prob, y, n);
     m->mae = scarp_mae(prob, y, n);

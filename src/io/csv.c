@@ -230,7 +230,9 @@ scarp_status scarp_csv_double(const scarp_csv *t, int64_t row, int col, double *
 {
     const char *s = scarp_csv_cell(t, row, col);
     if (missing) *missing = 0;
-    if (!*s || strcasecmp(s, "NA") == 0 || strcasecmp(s, "NaN") == 0) {
+    /* missing: empty, NA (R), nan / -nan (C printf of a NaN) */
+    if (!*s || strcasecmp(s, "NA") == 0 || strcasecmp(s, "NaN") == 0 || strcasecmp(s, "-nan") == 0 ||
+        strcasecmp(s, "+nan") == 0) {
         if (missing) {
             *missing = 1;
             *out = NAN;

@@ -31,6 +31,8 @@ static void gdal_init_once(void)
 
 void scarp_gdal_init(void) { pthread_once(&gdal_once, gdal_init_once); }
 
+const char *scarp_gdal_version(void) { return GDALVersionInfo("RELEASE_NAME"); }
+
 static const char *gdal_message(void)
 {
     const char *m = CPLGetLastErrorMsg();

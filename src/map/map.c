@@ -197,6 +197,8 @@ static int head_h2(const map_job *job)
     return h;
 }
 
+static scarp_status ctx_temporal_reserve(thread_ctx *c, const map_job *job, size_t n);
+
 static scarp_status ctx_init(thread_ctx *c, const map_job *job)
 {
     memset(c, 0, sizeof *c);
@@ -226,7 +228,7 @@ static scarp_status ctx_init(thread_ctx *c, const map_job *job)
         if (job->needs_cnn && (st = scarp_dense_work_new(&m->net, tw, th, &c->dw[i]))) return st;
         if (job->needs_lstm && (st = scarp_nn_workspace_new(&m->nn, 256, &c->ws[i]))) return st;
     }
-    return SCARP_OK;
+    return ctx_temporal_reserve(c, job, 1);
 }
 
 /* Grows the temporal-cell buffers to n cells (only ever grows: after the first tiles the
@@ -234,7 +236,7 @@ static scarp_status ctx_init(thread_ctx *c, const map_job *job)
 static scarp_status ctx_temporal_reserve(thread_ctx *c, const map_job *job, size_t n)
 {
     if (n <= c->tcap) return SCARP_OK;
-    const size_t NT = (size_t)job->norm.N * (job->norm.T > 0 ? job->norm.T : 1);
+    const size_t NT = job->norm.N * job->norm.T > 0 ? (size_t)job->norm.N * job->norm.T : 1;
     const int H1 = head_h1(job), S = job->norm.S > 0 ? job->norm.S : 1;
     float **bufs[] = {&c->seq_raw, &c->seq, &c->h, &c->G, &c->summ, &c->gprob};
     const size_t per[] = {NT, NT, 256, (size_t)H1, (size_t)S, 1};

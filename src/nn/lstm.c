@@ -4,26 +4,69 @@
  * gates and steps (Keras implementation = 2). Backpropagation through time; the input
  * projection and every weight gradient are single GEMMs over all N·B rows; only the
  * recurrent products h(t−1)·Wh and dz(t)·Whᵀ are per step. */
+#include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "scarp/nn_layers.h"
+#include "scarp/threads.h"
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-/* Gate nonlinearities and the cell update of one step for rows [0, B). */
-static void lstm_cell(float *restrict z, float *restrict hn, float *restrict cn,
-                      const float *restrict cp, int64_t B, int U)
+/* Branch-free expf (Cephes polynomial after range reduction by ln 2, ~2 ulp) so that the
+ * gate loops vectorise (glibc's expf/tanhf calls do not without -ffast-math). */
+static inline float exp_fast(float x)
 {
-    for (int64_t b = 0; b < B; b++) {
-        float *zb = z + b * 4 * U;
+    x = x < 88.0f ? x : 88.0f;
+    x = x > -87.0f ? x : -87.0f;
+    const float n = __builtin_roundf(x * 1.44269504088896341f);
+    const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { int32_t i; float f; } sc = {.i = ((int32_t)n + 127) << 23};
+    return p * sc.f;
+}
+
+static inline float sigmoid_fast(float x) { return 1.0f / (1.0f + exp_fast(-x)); }
+
+/* tanh x = sign(x)·(1 − e^{−2|x|}) / (1 + e^{−2|x|}); near 0 the odd Taylor series keeps the
+ * relative accuracy the subtraction would lose. */
+static inline float tanh_fast(float x)
+{
+    const float ax = __builtin_fabsf(x);
+    const float e = exp_fast(-2.0f * ax);
+    float t = (1.0f - e) / (1.0f + e);
+    const float x2 = x * x;
+    const float small = ax * (1.0f + x2 * (-0.333333333f + x2 * (0.133333333f - x2 * 0.0539682540f)));
+    t = ax < 0.0625f ? small : t;
+    return x < 0.0f ? -t : t;
+}
+
+/* Rows are independent sequences: blocks of LSTM_ROWS rows run their whole time loop on
+ * one thread with single-threaded GEMMs, no synchronisation between steps. The block
+ * size is fixed, so results do not depend on the thread count. */
+#define LSTM_ROWS 16
+
+/* Gate nonlinearities and the cell update of one step for rows [0, nb) (row stride B). */
+static void lstm_cell(float *restrict z, float *restrict hn, float *restrict cn,
+                      const float *restrict cp, int64_t nb, int U)
+{
+    for (int64_t b = 0; b < nb; b++) {
+        float *restrict zb = z + b * 4 * U;
+        const float *restrict cpb = cp + b * U;
+        float *restrict cnb = cn + b * U, *restrict hnb = hn + b * U;
+#pragma omp simd
         for (int u = 0; u < U; u++) {
-            const float i = sigmoidf(zb[u]), f = sigmoidf(zb[U + u]);
-            const float g = tanhf(zb[2 * U + u]), o = sigmoidf(zb[3 * U + u]);
+            const float i = sigmoid_fast(zb[u]), f = sigmoid_fast(zb[U + u]);
+            const float g = tanh_fast(zb[2 * U + u]), o = sigmoid_fast(zb[3 * U + u]);
             zb[u] = i; zb[U + u] = f; zb[2 * U + u] = g; zb[3 * U + u] = o;
-            const float c = f * cp[b * U + u] + i * g;
-            cn[b * U + u] = c;
-            hn[b * U + u] = o * tanhf(c);
+            const float c = f * cpb[u] + i * g;
+            cnb[u] = c;
+            hnb[u] = o * tanh_fast(c);
         }
     }
 }
@@ -37,19 +80,29 @@ void scarp_lstm_forward(float *h, float *c, float *gates, float *hm, const float
     memset(c, 0, sizeof(float) * BU);
     for (int64_t r = 0; r < (int64_t)N * B; r++) memcpy(gates + r * G, b, sizeof(float) * G);
     // gates (N·B, 4U) += x (N·B, In) · wx (In, 4U): all steps at once
-    scarp_sgemm(0, 0, (int)(N * B), (int)G, In, 1.0f, x, In,
-                wx, (int)G, 1.0f, gates, (int)G);
-    for (int t = 0; t < N; t++) {
-        const float *hp = h + t * BU;
-        float *hmt = hm + t * BU, *zt = gates + t * B * G;
-        if (mask)
-            for (int64_t j = 0; j < BU; j++) hmt[j] = hp[j] * mask[j];
-        else
-            memcpy(hmt, hp, sizeof(float) * BU);
-        if (t > 0) // z_t (B, 4U) += hm_t (B, U) · wh (U, 4U)
-            scarp_sgemm(0, 0, (int)B, (int)G, U, 1.0f, hmt, U,
-                        wh, (int)G, 1.0f, zt, (int)G);
-        lstm_cell(zt, h + (t + 1) * BU, c + (t + 1) * BU, c + t * BU, B, U);
+    scarp_sgemm(0, 0, (int)(N * B), (int)G, In, 1.0f, x, In, wx, (int)G, 1.0f, gates, (int)G);
+    const int64_t blocks = (B + LSTM_ROWS - 1) / LSTM_ROWS;
+    int nthreads = omp_in_parallel() ? 1 : scarp_threads_get();
+    if (nthreads > blocks) nthreads = (int)blocks;
+#pragma omp parallel num_threads(nthreads)
+    {
+        omp_set_num_threads(1); /* OpenBLAS single-threaded inside (see gemm.c) */
+#pragma omp for schedule(static)
+        for (int64_t blk = 0; blk < blocks; blk++) {
+            const int64_t b0 = blk * LSTM_ROWS, nb = B - b0 < LSTM_ROWS ? B - b0 : LSTM_ROWS;
+            for (int t = 0; t < N; t++) {
+                const float *hp = h + t * BU + b0 * U;
+                float *hmt = hm + t * BU + b0 * U, *zt = gates + (t * B + b0) * G;
+                if (mask)
+                    for (int64_t j = 0; j < nb * U; j++) hmt[j] = hp[j] * mask[b0 * U + j];
+                else
+                    memcpy(hmt, hp, sizeof(float) * nb * U);
+                if (t > 0) // z_t (nb, 4U) += hm_t (nb, U) · wh (U, 4U)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)G, U, 1.0f, hmt, U, wh,
+                                (int)G, 1.0f, zt, (int)G);
+                lstm_cell(zt, h + (t + 1) * BU + b0 * U, c + (t + 1) * BU + b0 * U, c + t * BU + b0 * U, nb, U);
+            }
+        }
     }
 }
 
@@ -59,56 +112,66 @@ void scarp_lstm_backward(float *dx, float *dwx, float *dwh, float *db, float *dz
                          const float *mask, int N, int64_t B, int In, int U)
 {
     const int64_t BU = B * U, G = 4 * (int64_t)U;
-    float *dc = scratch, *tmp = scratch + BU;
-    memset(dc, 0, sizeof(float) * BU);
-    for (int t = N - 1; t >= 0; t--) {
-        const float *gt = gates + t * B * G, *ct = c + (t + 1) * BU, *cp = c + t * BU;
-        const float *dht = dh + t * BU;
-        float *dzt = dz + t * B * G;
-        for (int64_t bb = 0; bb < B; bb++)
-            for (int u = 0; u < U; u++) {
-                const float *g4 = gt + bb * G;
-                const float i = g4[u], f = g4[U + u], g = g4[2 * U + u], o = g4[3 * U + u];
-                const int64_t k = bb * U + u;
-                const float tc = tanhf(ct[k]);
-                const float dhk = dht[k];
-                const float dck = dc[k] + dhk * o * (1.0f - tc * tc);
-                float *d4 = dzt + bb * G;
-                d4[u] = dck * g * i * (1.0f - i);
-                d4[U + u] = dck * cp[k] * f * (1.0f - f);
-                d4[2 * U + u] = dck * i * (1.0f - g * g);
-                d4[3 * U + u] = dhk * tc * o * (1.0f - o);
-                dc[k] = dck * f;
-            }
-        if (t > 0) {
-            // dh_{t-1} += mask ∘ (dz_t (B, 4U) · whᵀ (4U, U))
-            float *dhp = dh + (t - 1) * BU;
-            if (mask) {
-                scarp_sgemm(0, 1, (int)B, U, (int)G, 1.0f, dzt,
-                            (int)G, wh, (int)G, 0.0f, tmp, U);
-                for (int64_t j = 0; j < BU; j++) dhp[j] += tmp[j] * mask[j];
-            } else {
-                scarp_sgemm(0, 1, (int)B, U, (int)G, 1.0f, dzt,
-                            (int)G, wh, (int)G, 1.0f, dhp, U);
+    const int64_t blocks = (B + LSTM_ROWS - 1) / LSTM_ROWS;
+    int nthreads = omp_in_parallel() ? 1 : scarp_threads_get();
+    if (nthreads > blocks) nthreads = (int)blocks;
+#pragma omp parallel num_threads(nthreads)
+    {
+        omp_set_num_threads(1);
+#pragma omp for schedule(static)
+        for (int64_t blk = 0; blk < blocks; blk++) {
+            const int64_t b0 = blk * LSTM_ROWS, nb = B - b0 < LSTM_ROWS ? B - b0 : LSTM_ROWS;
+            float *dc = scratch + b0 * U, *tmp = scratch + BU + b0 * U;
+            memset(dc, 0, sizeof(float) * nb * U);
+            for (int t = N - 1; t >= 0; t--) {
+                const float *gt = gates + (t * B + b0) * G, *ct = c + (t + 1) * BU + b0 * U, *cp = c + t * BU + b0 * U;
+                const float *dht = dh + t * BU + b0 * U;
+                float *dzt = dz + (t * B + b0) * G;
+                for (int64_t bb = 0; bb < nb; bb++) {
+                    const float *g4 = gt + bb * G;
+                    float *d4 = dzt + bb * G;
+#pragma omp simd
+                    for (int u = 0; u < U; u++) {
+                        const float i = g4[u], f = g4[U + u], g = g4[2 * U + u], o = g4[3 * U + u];
+                        const int64_t k = bb * U + u;
+                        const float tc = tanh_fast(ct[k]);
+                        const float dhk = dht[k];
+                        const float dck = dc[k] + dhk * o * (1.0f - tc * tc);
+                        d4[u] = dck * g * i * (1.0f - i);
+                        d4[U + u] = dck * cp[k] * f * (1.0f - f);
+                        d4[2 * U + u] = dck * i * (1.0f - g * g);
+                        d4[3 * U + u] = dhk * tc * o * (1.0f - o);
+                        dc[k] = dck * f;
+                    }
+                }
+                if (t > 0) {
+                    // dh_{t-1} += mask ∘ (dz_t (nb, 4U) · whᵀ (4U, U))
+                    float *dhp = dh + (t - 1) * BU + b0 * U;
+                    if (mask) {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, U, (int)G, 1.0f, dzt, (int)G, wh,
+                                    (int)G, 0.0f, tmp, U);
+                        for (int64_t j = 0; j < nb * U; j++) dhp[j] += tmp[j] * mask[b0 * U + j];
+                    } else {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, U, (int)G, 1.0f, dzt, (int)G, wh,
+                                    (int)G, 1.0f, dhp, U);
+                    }
+                }
             }
         }
     }
     const int NB = (int)(N * B);
     // dwh (U, 4U) += hmᵀ (U, N·B) · dz (N·B, 4U)   (hm_0 = 0 contributes nothing)
-    scarp_sgemm(1, 0, U, (int)G, NB, 1.0f, hm, U, dz, (int)G,
-                1.0f, dwh, (int)G);
+    scarp_sgemm(1, 0, U, (int)G, NB, 1.0f, hm, U, dz, (int)G, 1.0f, dwh, (int)G);
     // dwx (In, 4U) += xᵀ (In, N·B) · dz
-    scarp_sgemm(1, 0, In, (int)G, NB, 1.0f, x, In, dz, (int)G,
-                1.0f, dwx, (int)G);
+    scarp_sgemm(1, 0, In, (int)G, NB, 1.0f, x, In, dz, (int)G, 1.0f, dwx, (int)G);
+#pragma omp parallel for schedule(static)
     for (int64_t j = 0; j < G; j++) {
         double s = 0.0;
         for (int r = 0; r < NB; r++) s += dz[(int64_t)r * G + j];
         db[j] += (float)s;
     }
     // dx (N·B, In) += dz (N·B, 4U) · wxᵀ (4U, In)
-    if (dx)
-        scarp_sgemm(0, 1, NB, In, (int)G, 1.0f, dz, (int)G, wx,
-                    (int)G, 1.0f, dx, In);
+    if (dx) scarp_sgemm(0, 1, NB, In, (int)G, 1.0f, dz, (int)G, wx, (int)G, 1.0f, dx, In);
 }
 
 void scarp_lstm_forward_naive(float *h, float *c, float *gates, float *hm, const float *x,

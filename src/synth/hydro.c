@@ -274,6 +274,36 @@ scarp_status synth_reservoirs_place(synth_ctx *c)
         got++;
     }
     scarp_free(cand);
+    if (got == 0) {
+        /* no valley fits the rules (a small or gentle province): dam the largest inner river */
+        int64_t bestk = -1;
+        for (int64_t j = 1; j < c->hh - 1; j++)
+            for (int64_t i = 1; i < c->hw - 1; i++) {
+                int64_t k = j * c->hw + i;
+                double x = (i + 0.5) * step, y = (j + 0.5) * step, m = 0.1 * fmin(c->W, c->H);
+                if (isnan(c->acc_d8[k]) || !synth_inside(c, x - m, y) || !synth_inside(c, x + m, y) ||
+                    !synth_inside(c, x, y - m) || !synth_inside(c, x, y + m))
+                    continue;
+                if (bestk < 0 || c->acc_d8[k] > c->acc_d8[bestk]) bestk = k;
+            }
+        if (bestk >= 0) {
+            int64_t i = bestk % c->hw, j = bestk / c->hw;
+            synth_reservoir *rv = &c->res[0];
+            rv->x = (i + 0.5) * step;
+            rv->y = (j + 0.5) * step;
+            rv->upx = 0;
+            rv->upy = -1;
+            rv->height = 25;
+            rv->radius = fmin(1500.0, 0.1 * fmin(c->W, c->H));
+            rv->catchment_m2 = c->acc_d8[bestk];
+            int *idx = scarp_malloc((size_t)c->n_faults * sizeof(int));
+            if (!idx) return SCARP_ERR_NOMEM;
+            int nf = synth_faults_cull(c, rv->x, rv->y, rv->x, rv->y, idx);
+            rv->z_bed = synth_terrain(c, rv->x, rv->y, 2 * c->cs, idx, nf, NULL, NULL);
+            scarp_free(idx);
+            got = 1;
+        }
+    }
     c->n_res = got;
     return SCARP_OK;
 }

@@ -42,12 +42,16 @@ scarp_status synth_faults_make(synth_ctx *c)
         }
         f->length = f->cum[f->n - 1];
         f->amp = 900 + 1500 * scarp_rng_uniform(&r);
-        f->ws = 400 + 800 * scarp_rng_uniform(&r);
-        f->ld = 3000 + 5000 * scarp_rng_uniform(&r);
-        f->reach = 3.5 * f->ld;
+        f->ws = 2000 + 2000 * scarp_rng_uniform(&r);
+        f->ld = 6000 + 8000 * scarp_rng_uniform(&r);
+        f->reach = 3.0 * f->ld;
         f->side = scarp_rng_uniform(&r) < 0.5 ? 1 : -1;
-        double dstar = f->ws * log(1 + f->ld / f->ws);
-        f->norm = (1 - exp(-dstar / f->ws)) * exp(-dstar / f->ld);
+        /* the maximum of the profile (1 − e^{−d/ws})² e^{−d/ld}, on a fine grid of d */
+        f->norm = 0;
+        for (int k = 1; k <= 4000; k++) {
+            double d = k * 0.005 * f->ws, rise = 1 - exp(-d / f->ws);
+            f->norm = fmax(f->norm, rise * rise * exp(-d / f->ld));
+        }
         f->bbox[0] = f->bbox[2] = f->x[0];
         f->bbox[1] = f->bbox[3] = f->y[0];
         for (int k = 1; k < f->n; k++) {
@@ -100,7 +104,8 @@ double synth_uplift(const synth_ctx *c, double x, double y, const int *fault_idx
         if (signed_d <= 0) continue;
         double taper = sqrt(sin(3.14159265358979323846 * best_s / f->length));
         double win = 1 - (d / R) * (d / R);
-        U += f->amp * taper * (1 - exp(-d / f->ws)) * exp(-d / f->ld) / f->norm * win * win;
+        double rise = 1 - exp(-d / f->ws);
+        U += f->amp * taper * rise * rise * exp(-d / f->ld) / f->norm * win * win;
     }
     if (dist_fault) *dist_fault = dmin;
     return 3000.0 * tanh(U / 3000.0);

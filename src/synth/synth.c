@@ -127,6 +127,8 @@ static scarp_status ctx_init(synth_ctx *c, const scarp_synth_params *p)
     if (st) return st;
     c->grid.width = p->width; /* exact, whatever the snapping */
     c->grid.height = p->height;
+    c->x0 = c->grid.gt[0];    /* snapped to whole cells */
+    c->y0 = c->grid.gt[3];
     c->seed = p->seed;
     c->s_base = synth_mix64(p->seed ^ 0x1001);
     c->s_detail = synth_mix64(p->seed ^ 0x1002);
@@ -144,48 +146,68 @@ static scarp_status ctx_init(synth_ctx *c, const scarp_synth_params *p)
 
 static scarp_status calibrate(synth_ctx *c)
 {
-    const int side = 20, patch = 16;
-    int64_t pw = c->p.width < patch ? c->p.width : patch, ph = c->p.height < patch ? c->p.height : patch;
-    size_t cap = (size_t)side * side * pw * ph;
-    double *G = scarp_malloc(cap * sizeof(double));
-    if (!G) return SCARP_ERR_NOMEM;
+    /* Up to 1.1 M cells: every tile (exact). Larger: 4096 patches of 8 × 8 on a jittered lattice. */
+    const int64_t cells = c->p.width * c->p.height;
+    int exact = cells <= 1100000;
+    int64_t pw = exact ? SYNTH_TILE : 8, ph = pw;
+    int64_t ntx = (c->p.width + pw - 1) / pw, nty = (c->p.height + ph - 1) / ph;
+    int side = 64;
+    int64_t nwin = exact ? ntx * nty : (int64_t)side * side;
+    int64_t (*win)[4] = scarp_malloc((size_t)nwin * sizeof *win);
+    if (!win) return SCARP_ERR_NOMEM;
     scarp_rng r;
     scarp_rng_stream(&r, c->seed, SYNTH_STREAM_CALIBRATE);
-    int64_t (*pos)[2] = scarp_malloc((size_t)side * side * sizeof *pos);
-    if (!pos) { scarp_free(G); return SCARP_ERR_NOMEM; }
-    for (int a = 0; a < side; a++)
-        for (int b = 0; b < side; b++) {
-            int64_t col = (int64_t)((a + scarp_rng_uniform(&r)) * c->p.width / side) - pw / 2;
-            int64_t row = (int64_t)((b + scarp_rng_uniform(&r)) * c->p.height / side) - ph / 2;
-            pos[a * side + b][0] = col < 0 ? 0 : col > c->p.width - pw ? c->p.width - pw : col;
-            pos[a * side + b][1] = row < 0 ? 0 : row > c->p.height - ph ? c->p.height - ph : row;
+    int64_t cap = 0;
+    for (int64_t k = 0; k < nwin; k++) {
+        int64_t col, row, w = pw, h = ph;
+        if (exact) {
+            col = (k % ntx) * pw;
+            row = (k / ntx) * ph;
+            w = c->p.width - col < pw ? c->p.width - col : pw;
+            h = c->p.height - row < ph ? c->p.height - row : ph;
+        } else {
+            int a = (int)(k / side), b = (int)(k % side);
+            col = (int64_t)((a + scarp_rng_uniform(&r)) * c->p.width / side) - pw / 2;
+            row = (int64_t)((b + scarp_rng_uniform(&r)) * c->p.height / side) - ph / 2;
+            col = col < 0 ? 0 : col > c->p.width - pw ? c->p.width - pw : col;
+            row = row < 0 ? 0 : row > c->p.height - ph ? c->p.height - ph : row;
         }
+        win[k][0] = col; win[k][1] = row; win[k][2] = w; win[k][3] = h;
+        cap += w * h;
+    }
+    float *G = scarp_malloc((size_t)cap * sizeof(float));
+    if (!G) { scarp_free(win); return SCARP_ERR_NOMEM; }
     scarp_status st = SCARP_OK;
 #pragma omp parallel
     {
         synth_tile t;
         scarp_status my = synth_tile_init(&t, c, pw, ph);
 #pragma omp for schedule(static)
-        for (int k = 0; k < side * side; k++) {
+        for (int64_t k = 0; k < nwin; k++) {
             if (my) continue;
-            scarp_status s2 = synth_tile_compute(c, &t, pos[k][0], pos[k][1], pw, ph);
+            scarp_status s2 = synth_tile_compute(c, &t, win[k][0], win[k][1], win[k][2], win[k][3]);
             if (s2) { my = s2; continue; }
-            for (int64_t i = 0; i < pw * ph; i++) G[(size_t)k * pw * ph + i] = t.G[i];
+            /* windows are full-size except the last tiles of an exact pass: offset by index */
+            int64_t off = exact ? ((k / ntx) * pw * c->p.width + (k % ntx) * pw * win[k][3]) : k * pw * ph;
+            for (int64_t i = 0; i < win[k][2] * win[k][3]; i++) G[off + i] = t.G[i];
         }
 #pragma omp critical
         if (my && !st) st = my;
         synth_tile_free(&t);
     }
-    scarp_free(pos);
+    scarp_free(win);
     if (st) { scarp_free(G); return st; }
-    double scale = (double)c->p.width * c->p.height / (double)cap, target = c->p.n_events;
+    double scale = (double)cells / (double)cap, target = c->p.n_events;
     double lo = -30, hi = 0; /* log p0 */
-    for (int it = 0; it < 80; it++) {
+    for (int it = 0; it < 60; it++) {
         double mid = 0.5 * (lo + hi), p0 = exp(mid), sum = 0;
-        for (size_t i = 0; i < cap; i++) sum += -expm1(-p0 * G[i]);
+        for (int64_t i = 0; i < cap; i++) sum += -expm1(-p0 * G[i]);
         if (sum * scale < target) lo = mid; else hi = mid;
     }
     c->p0 = exp(0.5 * (lo + hi));
+    if (hi > -1e-6)
+        scarp_warn("synth: this province is too gentle for %d events: the truth layer will sum to fewer; "
+                   "events are still drawn from the most unstable cells", c->p.n_events);
     scarp_free(G);
     return SCARP_OK;
 }
@@ -361,6 +383,18 @@ static scarp_status tile_pass(synth_ctx *c, const char *dir, cand_heap *global, 
         if (!st) st = scarp_raster_writer_commit(wr[l]);
         else scarp_raster_writer_abort(wr[l]);
         wr[l] = NULL;
+    }
+    /* GDAL keeps category names in a PAM sidecar named after the file it wrote
+     * ("x.tif.partial.aux.xml"): give it the final name. */
+    for (int l = L_ERG; l <= L_LU; l++) {
+        char fin[4096], aux[4200], part[4200];
+        scarp_path_join(fin, sizeof fin, dir, l == L_ERG ? "erg.tif" : "landuse.tif");
+        snprintf(part, sizeof part, "%s.partial.aux.xml", fin);
+        snprintf(aux, sizeof aux, "%s.aux.xml", fin);
+        if (scarp_file_exists(part)) {
+            if (!st) st = scarp_commit_file(part, aux);
+            else remove(part);
+        }
     }
 end:
     for (int l = 0; l < N_LAYERS; l++) scarp_raster_writer_abort(wr[l]);

@@ -16,7 +16,7 @@
 #define SYNTH_BINS 16       /* histogram bins of the dynamic wetness per block */
 #define SYNTH_WINDOW 30     /* antecedent window (days) */
 #define SYNTH_FAULT_VERTS 7
-#define SYNTH_HAZARD_WIDTH 0.06 /* logistic spread of the daily failure probability around FS = 1 */
+#define SYNTH_HAZARD_WIDTH 0.025/* logistic spread of the daily failure probability around FS = 1 */
 
 /* Random stream ids (scarp_rng_stream(seed, id)). */
 enum {
@@ -35,7 +35,7 @@ enum {
 };
 
 /* A fault: a gently bending polyline whose hanging wall is uplifted (a range front):
- * uplift(d) = A · taper(along strike) · (1 − e^{−d/ws}) e^{−d/ld} / norm on the uplifted side,
+ * uplift(d) = A · taper(along strike) · (1 − e^{−d/ws})² e^{−d/ld} / norm on the uplifted side,
  * multiplied by a compact window (1 − (d/R)²)² so it is exactly 0 beyond R (tiles can cull). */
 typedef struct {
     double x[SYNTH_FAULT_VERTS], y[SYNTH_FAULT_VERTS], cum[SYNTH_FAULT_VERTS];

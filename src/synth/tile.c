@@ -6,7 +6,7 @@
  * root cohesion as in Wu et al. 1979):
  *   FS = (c' + c_r) / (γ z sin β cos β) + (1 − m γ_w / γ) tan φ' / tan β  =  a − b·m
  * with wetness m = m_static(TWI) + m_dynamic(30-day antecedent rain, reservoir drawdown).
- * The daily failure probability is p0 · σ((1 − FS)/0.06); the truth layer is the probability
+ * The daily failure probability is p0 · σ((1 − FS)/0.025); the truth layer is the probability
  * of at least one failure over the record, 1 − exp(−p0 Σ_t σ(...)), the sum over days being
  * evaluated through a histogram of the dynamic wetness of the cell's ~1 km block. */
 #include <string.h>
@@ -16,11 +16,11 @@
 #include "synth_internal.h"
 
 const scarp_synth_erg scarp_synth_erg_table[SCARP_SYNTH_N_ERG] = {
-    {1, "very strong: intrusive and metamorphic rocks (granite, diorite, quartzite)", 8.0, 40.0},
-    {2, "strong: carbonates and lavas (limestone, dolomite, andesite)", 6.0, 36.0},
-    {3, "moderate: sandstone, conglomerate, tuff", 4.0, 33.0},
-    {4, "weak: shale, marl, flysch, crushed fault zones", 2.5, 28.0},
-    {5, "very weak: Quaternary alluvium, colluvium, gypsiferous marl", 1.0, 24.0},
+    {1, "very strong: intrusive and metamorphic rocks (granite, diorite, quartzite)", 10.0, 40.0},
+    {2, "strong: carbonates and lavas (limestone, dolomite, andesite)", 8.0, 36.0},
+    {3, "moderate: sandstone, conglomerate, tuff", 5.0, 32.0},
+    {4, "weak: shale, marl, flysch, crushed fault zones", 4.0, 28.0},
+    {5, "very weak: Quaternary alluvium, colluvium, gypsiferous marl", 2.0, 24.0},
 };
 
 const scarp_synth_landuse scarp_synth_landuse_table[SCARP_SYNTH_N_LANDUSE] = {
@@ -72,9 +72,10 @@ void synth_tile_free(synth_tile *t)
     memset(t, 0, sizeof *t);
 }
 
-static int erg_class(const synth_ctx *c, double x, double y, double U, double dfault)
+static int erg_class(const synth_ctx *c, double x, double y, double U, double dfault, double slope)
 {
-    if (U < 120 + 80 * synth_fbm(c->s_litho ^ 0x51, x, y, 10e3, 2.5e3, 0.5)) return 5; /* basin fill */
+    double n = synth_fbm(c->s_litho ^ 0x51, x, y, 10e3, 2.5e3, 0.5);
+    if (U < 120 + 80 * n && slope < 14 + 10 * n) return 5; /* basin fill and foot-slope colluvium */
     /* NW–SE striking strata, folded by low-frequency noise */
     double phase = (x * 0.7071 - y * 0.7071) / 6000.0 + 0.6 * synth_fbm(c->s_litho ^ 0x52, x, y, 20e3, 5e3, 0.5);
     double v = synth_fbm(c->s_litho, x, y, 8e3, 1e3, 0.5) + 0.5 * sin(2 * 3.14159265358979323846 * phase);
@@ -142,8 +143,10 @@ scarp_status synth_tile_compute(const synth_ctx *c, synth_tile *t, int64_t col0,
             if (lake >= 0) z = c->res[lake].z_bed + c->res[lake].height; /* the lake surface */
             *hz = (float)z;
             if (r >= 0 && r < h && q >= 0 && q < w) {
-                t->erg[r * w + q] = lake >= 0 ? NAN : (float)erg_class(c, x, y, U, dfault);
-                t->lu[r * w + q] = (float)lake; /* provisional: lake index or −1 */
+                /* provisional, until the slope is known: uplift, fault distance, lake index or −1 */
+                t->fs_a[r * w + q] = (float)U;
+                t->fs_b[r * w + q] = (float)dfault;
+                t->lu[r * w + q] = (float)lake;
             }
         }
     }
@@ -182,6 +185,7 @@ scarp_status synth_tile_compute(const synth_ctx *c, synth_tile *t, int64_t col0,
             double tanb = tan(slope * DEG);
             double twi = log(sca / (tanb > 0.001 ? tanb : 0.001));
             int lake = (int)t->lu[i];
+            t->erg[i] = lake >= 0 ? NAN : (float)erg_class(c, x, y, t->fs_a[i], t->fs_b[i], slope);
             double n1 = synth_fbm(c->s_lu, x, y, 3000, 250, 0.5);
             int lu = landuse_class(c, x, y, z, slope, acc, lake, n1);
             const scarp_synth_landuse *L = &scarp_synth_landuse_table[lu - 1];
@@ -203,12 +207,16 @@ scarp_status synth_tile_compute(const synth_ctx *c, synth_tile *t, int64_t col0,
             if (lu != SCARP_LU_WATER && slope >= 2.0) {
                 const scarp_synth_erg *E = &scarp_synth_erg_table[(int)t->erg[i] - 1];
                 double beta = slope * DEG;
-                double zsoil = (0.5 + 2.0 * exp(-slope / 25.0)) * exp(0.3 * (e3 - 0.5));
+                double zsoil = (0.8 + 1.2 * exp(-slope / 20.0)) * exp(0.3 * (e3 - 0.5));
                 double cr = L->root_cohesion_kpa * fmin(1.5, fmax(0.0, ndvi / 0.5));
                 double phi = (E->friction_deg + 4.0 * (synth_hash01(c->s_cell ^ 3, gc, gr) - 0.5)) * DEG;
                 double coh = E->cohesion_kpa * (0.8 + 0.4 * synth_hash01(c->s_cell ^ 4, gc, gr));
                 double ratio = tan(phi) / tan(beta);
                 fa = (coh + cr) / (GAMMA_SOIL * zsoil * sin(beta) * cos(beta)) + ratio;
+                /* A mantle unstable when dry would have slid long ago: on the steepest slopes the
+                 * soil is only as thick as dry stability allows (FS_dry ≥ 1.1), so that there too
+                 * failures wait for wet days. */
+                if (fa < 1.1) fa = 1.1;
                 fb = GAMMA_WATER / GAMMA_SOIL * ratio;
                 ms = 0.5 * fmin(1.0, fmax(0.0, (twi - 5.0) / 8.0));
             }

@@ -372,11 +372,10 @@ scarp_status synth_write_study_ini(const synth_ctx *c, const char *dir)
     sb_printf(&b,
               "; study.ini — written by `scarp synth --preset %s --size %lldx%lld --seed %llu`.\n"
               "; Paths are relative to this file; run the whole study with:\n"
-              ";   scarp run %s/study.ini\n"
+              ";   scarp run FOLDER/study.ini\n"
               "; Ground truth (not an input of the study): truth.tif, the probability that each cell\n"
               "; fails during the record, from which the %d events of landslides.csv were drawn.\n\n",
-              c->p.preset, (long long)c->p.width, (long long)c->p.height, (unsigned long long)c->p.seed, dir,
-              c->n_ev);
+              c->p.preset, (long long)c->p.width, (long long)c->p.height, (unsigned long long)c->p.seed, c->n_ev);
     sb_printf(&b, "[project]\nout = run\nseed = %llu\n\n", (unsigned long long)c->p.seed);
     sb_printf(&b, "[grid]\nreference = dem\n\n");
     sb_printf(&b, "[layer.dem]\npath = dem.tif\nkind = continuous\nderive = slope aspect twi spi curvature\n\n");

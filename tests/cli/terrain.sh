@@ -41,4 +41,18 @@ check "river on the valley axis ($riv_axis), none on the side ($riv_side)" '[ "$
 slope=$(gdallocationinfo -valonly "$T/d8/slope.tif" 5 20)
 # dz/dx = 150 * 0.1 / 30 = 0.5 across the valley, dz/dy = 15 * 0.1 / 30 = 0.05 down it
 check "side slope = atan(hypot(0.5, 0.05)) = 26.68 deg ($slope)" 'awk -v s="$slope" "BEGIN{exit !(s > 26.67 && s < 26.69)}"'
+"$SCARP" terrain "$T/valley.tif" --out "$T/only" --only slope,twi.tif --quiet
+check "--only slope,twi.tif writes exactly those two" '[ "$(ls "$T/only" | tr "\n" " ")" = "slope.tif twi.tif " ]'
+cmp_slope=$(gdallocationinfo -valonly "$T/only/slope.tif" 5 20)
+check "--only gives the same slope ($cmp_slope = $slope)" '[ "$cmp_slope" = "$slope" ]'
+# a real geographic DEM (EPSG:4326, Int16, nodata -32768): slopes in degrees from true metres
+NASADEM=${2:-}/dem/nasadem_N44W072_3arcsec.tif
+if [ -n "${2:-}" ] && [ -f "$NASADEM" ]; then
+  "$SCARP" terrain "$NASADEM" --out "$T/nasadem" --only slope --quiet
+  mean=$(gdalinfo -stats "$T/nasadem/slope.tif" | sed -n 's/.*STATISTICS_MEAN=//p')
+  # the same tile warped to UTM 19N gives 8.62 deg (tests/test_terrain_gdaldem.c)
+  check "NASADEM mean slope $mean deg (UTM-warped: 8.62)" 'awk -v m="$mean" "BEGIN{exit !(m > 8.3 && m < 8.9)}"'
+else
+  echo "SKIP: ${NASADEM} absent: geographic CLI check not run"
+fi
 exit $fail

@@ -34,6 +34,7 @@ asc() { # asc FILE NODATA_FILL(0|1)
 }
 asc "$T/nocrs.asc" 0
 gdal_translate -q "$T/nocrs.asc" "$T/nocrs.tif" || { echo "FAIL: gdal_translate missing"; exit 1; }
+gdal_translate -q -a_srs EPSG:32632 "$T/nocrs.asc" "$T/good.tif"
 asc "$T/empty.asc" 1
 gdal_translate -q -a_srs EPSG:32632 "$T/empty.asc" "$T/empty.tif"
 echo "this is not a raster" >"$T/notraster.tif"
@@ -42,9 +43,11 @@ expect 1 "missing.tif" -- "$T/missing.tif" --out "$T/out"
 expect 1 "notraster.tif" -- "$T/notraster.tif" --out "$T/out"
 expect 1 "no CRS" -- "$T/nocrs.tif" --out "$T/out"
 expect 1 "every cell is nodata" -- "$T/empty.tif" --out "$T/out"
+expect 1 "notraster.tif/sub" -- "$T/good.tif" --out "$T/notraster.tif/sub"
 expect 2 "--out" -- "$T/empty.tif"
 expect 2 "--flow" -- "$T/empty.tif" --out "$T/out" --flow dinf
 expect 2 "--threads" -- "$T/empty.tif" --out "$T/out" --threads many
 expect 2 "--river-area" -- "$T/empty.tif" --out "$T/out" --river-area -5
+expect 2 "unknown output 'bogus'" -- "$T/empty.tif" --out "$T/out" --only slope,bogus
 expect 2 "missing the DEM" -- --out "$T/out"
 exit $fail

@@ -26,6 +26,12 @@ How PyTorch is made to follow Keras (the semantics scarp implements):
     eps = 1e-7 (torch.optim.Adam puts eps on the bias-corrected sqrt(v_hat) instead, so the
     step is computed by hand below).
 
+Sizes: C=3, 22x22 patches, N=5 steps x T=2, filters 8/12/16, LSTM 16/8, dense 16/8, batch
+16 (fixture ~160 KB). Batch 16 and not 4: with 22x22 patches the last batch norm runs over
+B*1*1 values, and over 4 values it amplifies float32 rounding so much (and turns the
+mathematically zero gradient of conv biases ahead of ReLU-pool-BN into sign noise that Adam
+scales to +-lr) that a float32 engine cannot match a float64 reference to 1e-4 there.
+
 Run: /usr/bin/python3 tests/reference/make_nn_fixtures.py   (writes next to this script)
 Record format (little-endian): repeated [u32 name length][name bytes][u32 count][count x f32].
 """

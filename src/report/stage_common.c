@@ -1,0 +1,141 @@
+/* stage_common.c — shared by the train and evaluate stages: the run folder's dataset,
+ * model file names, the spatial buffer of Roberts et al. (2017, Ecography 40:913–929)
+ * applied to spatial splits, and a single handle over network and baseline models. */
+#include <string.h>
+
+#include "scarp/alloc.h"
+#include "scarp/eval.h"
+#include "scarp/fsutil.h"
+#include "scarp/log.h"
+#include "stage_internal.h"
+
+scarp_status scarp__stage_dataset(const scarp_config *cfg, const char *out, int prepare, scarp_progress *p,
+                                  scarp_dataset *ds)
+{
+    char path[4096];
+    scarp_status st = scarp_path_join(path, sizeof path, out, "dataset.bin");
+    if (st) return st;
+    scarp_dataset_init(ds);
+    if (scarp_file_exists(path)) return scarp_dataset_load(ds, path);
+    if (!prepare)
+        return scarp_fail(SCARP_ERR_INPUT, "%s: no prepared dataset (run `scarp prepare` or `scarp train` first)", path);
+    scarp_info("train: %s is missing: preparing the dataset first", path);
+    return scarp_prepare(cfg, out, p, ds, NULL);
+}
+
+scarp_status scarp__stage_model_path(char *path, size_t size, const char *out, const char *name, int run,
+                                     const scarp_dataset *ds, const char *ext)
+{
+    char file[256];
+    if (run < 0) snprintf(file, sizeof file, "models/%s.%s", name, ext);
+    else {
+        int folds = ds->folds > 1 ? ds->folds : 1;
+        snprintf(file, sizeof file, "models/%s.r%d.f%d.%s", name, run / folds, run % folds, ext);
+    }
+    return scarp_path_join(path, size, out, file);
+}
+
+scarp_status scarp__stage_split(const scarp_config *cfg, const scarp_dataset *ds, int run, uint8_t *split,
+                                size_t *excluded)
+{
+    if (excluded) *excluded = 0;
+    scarp_status st;
+    if (run < 0) memcpy(split, ds->split, (size_t)ds->n);
+    else if ((st = scarp_dataset_run_split(ds, run, split))) return st;
+    if (strcmp(cfg->split_method, "spatial") || !(cfg->block_size > 0)) return SCARP_OK;
+    int *role = scarp_malloc((size_t)(ds->n ? ds->n : 1) * sizeof *role);
+    if (!role) return SCARP_ERR_NOMEM;
+    for (int64_t i = 0; i < ds->n; i++) role[i] = split[i];
+    /* training and validation rows both keep their distance from the test rows */
+    st = scarp_cv_spatial_buffer(ds->x, ds->y, (size_t)ds->n, role, SCARP_SPLIT_TRAIN, SCARP_SPLIT_TEST, 3,
+                                 cfg->block_size, excluded);
+    size_t ev = 0;
+    if (!st) st = scarp_cv_spatial_buffer(ds->x, ds->y, (size_t)ds->n, role, SCARP_SPLIT_VAL, SCARP_SPLIT_TEST, 3,
+                                          cfg->block_size, &ev);
+    if (excluded) *excluded += ev;
+    for (int64_t i = 0; i < ds->n; i++) split[i] = (uint8_t)role[i];
+    scarp_free(role);
+    return st;
+}
+
+scarp_status scarp__stage_rows(const uint8_t *split, int64_t n, int s, size_t **idx, size_t *count)
+{
+    size_t c = 0;
+    for (int64_t i = 0; i < n; i++) c += split[i] == s;
+    *idx = scarp_malloc((c ? c : 1) * sizeof **idx);
+    if (!*idx) return SCARP_ERR_NOMEM;
+    c = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (split[i] == s) (*idx)[c++] = (size_t)i;
+    *count = c;
+    return SCARP_OK;
+}
+
+int scarp__stage_family(const char *name, scarp_model_kind *kind)
+{
+    if (scarp_classic_is_name(name)) return 0;
+    if (scarp_model_kind_parse(name, kind) == SCARP_OK) return 1;
+    scarp_fail(SCARP_ERR_INPUT, "unknown model '%s' (known: cnn_lstm cnn lstm mlp svm tree forest logreg boost)", name);
+    return -1;
+}
+
+scarp_status scarp__any_load(scarp__any_model *m, const char *path)
+{
+    memset(m, 0, sizeof *m);
+    if (scarp_classic_file_is(path)) {
+        m->is_classic = 1;
+        return scarp_classic_load(&m->cls, path, NULL, NULL);
+    }
+    scarp_status st = scarp_model_load(path, &m->nn, NULL, NULL);
+    if (!st) m->kind = m->nn.spec.kind;
+    return st;
+}
+
+void scarp__any_free(scarp__any_model *m)
+{
+    if (!m) return;
+    if (m->is_classic) scarp_classic_free(&m->cls);
+    else scarp_model_free(&m->nn);
+    memset(m, 0, sizeof *m);
+}
+
+void scarp__stage_gather(const scarp_dataset *ds, const size_t *idx, size_t count, float *patches, float *seq,
+                         float *tab)
+{
+    const size_t P = (size_t)ds->C * ds->H * ds->W, S = (size_t)ds->N * ds->T, F = (size_t)ds->F;
+    for (size_t k = 0; k < count; k++) {
+        size_t i = idx[k];
+        if (patches) memcpy(patches + k * P, ds->patches + i * P, P * sizeof(float));
+        if (seq && ds->seq && S) memcpy(seq + k * S, ds->seq + i * S, S * sizeof(float));
+        if (tab) memcpy(tab + k * F, ds->tab + i * F, F * sizeof(float));
+    }
+}
+
+scarp_status scarp__any_predict(scarp__any_model *m, const float *patches, const float *seq, const float *tab,
+                                size_t n, float *prob)
+{
+    if (m->is_classic) return scarp_classic_predict(&m->cls, tab, n, prob);
+    return scarp_model_predict(&m->nn, patches, seq, tab, (int64_t)n, prob);
+}
+
+scarp_status scarp__any_predict_rows(scarp__any_model *m, const scarp_dataset *ds, const size_t *idx, size_t count,
+                                     float *prob)
+{
+    const size_t P = (size_t)ds->C * ds->H * ds->W, S = (size_t)ds->N * ds->T, F = (size_t)ds->F;
+    int need_p = !m->is_classic && (m->kind == SCARP_MODEL_CNN_LSTM || m->kind == SCARP_MODEL_CNN);
+    int need_s = !m->is_classic && (m->kind == SCARP_MODEL_CNN_LSTM || m->kind == SCARP_MODEL_LSTM) && S;
+    int need_t = m->is_classic || m->kind == SCARP_MODEL_MLP;
+    float *p = need_p ? scarp_malloc((count ? count : 1) * P * sizeof(float)) : NULL;
+    float *s = need_s ? scarp_malloc((count ? count : 1) * S * sizeof(float)) : NULL;
+    float *t = need_t ? scarp_malloc((count ? count : 1) * F * sizeof(float)) : NULL;
+    scarp_status st = SCARP_OK;
+    if ((need_p && !p) || (need_s && !s) || (need_t && !t)) st = SCARP_ERR_NOMEM;
+    else {
+        scarp__stage_gather(ds, idx, count, p, s, t);
+        st = scarp__any_predict(m, p, s, t, count, prob);
+    }
+    scarp_free(p);
+    scarp_free(s);
+    scarp_free(t);
+    return st;
+}

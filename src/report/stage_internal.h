@@ -1,0 +1,49 @@
+/* stage_internal.h — what `scarp train` and `scarp evaluate` share: the dataset of a run
+ * folder, model file names, the spatial buffer, and one handle over both model families
+ * (networks from nn.h, baselines from classic.h). Private to src/report. */
+#ifndef SCARP_STAGE_INTERNAL_H
+#define SCARP_STAGE_INTERNAL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "scarp/classic.h"
+#include "scarp/config.h"
+#include "scarp/dataset.h"
+#include "scarp/nn.h"
+#include "scarp/progress.h"
+#include "scarp/status.h"
+
+/* Loads OUT/dataset.bin; when missing and `prepare` is set, runs scarp_prepare first. */
+scarp_status scarp__stage_dataset(const scarp_config *cfg, const char *out, int prepare, scarp_progress *p,
+                                  scarp_dataset *ds);
+/* OUT/models/NAME.model (run < 0) or OUT/models/NAME.rR.fF.model; ext = "model" | "history.json". */
+scarp_status scarp__stage_model_path(char *path, size_t size, const char *out, const char *name, int run,
+                                     const scarp_dataset *ds, const char *ext);
+/* The split of run `run` (-1 = main) with, for [split] method = spatial, training rows within
+ * block_size of a test row set to 3 (excluded). *excluded (may be NULL) gets their count. */
+scarp_status scarp__stage_split(const scarp_config *cfg, const scarp_dataset *ds, int run, uint8_t *split,
+                                size_t *excluded);
+/* Rows with split == s, in order; *idx scarp_malloc'd. */
+scarp_status scarp__stage_rows(const uint8_t *split, int64_t n, int s, size_t **idx, size_t *count);
+
+typedef struct {
+    int is_classic;
+    scarp_classic cls;
+    scarp_model nn;
+    scarp_model_kind kind; /* networks */
+} scarp__any_model;
+
+/* 1 if name is a network kind (fills *kind), 0 if a baseline, -1 if unknown (error set). */
+int scarp__stage_family(const char *name, scarp_model_kind *kind);
+scarp_status scarp__any_load(scarp__any_model *m, const char *path);
+void scarp__any_free(scarp__any_model *m);
+/* Predicts rows `idx` (count) of the dataset: gathers them into contiguous buffers. */
+scarp_status scarp__any_predict_rows(scarp__any_model *m, const scarp_dataset *ds, const size_t *idx, size_t count,
+                                     float *prob);
+/* Predicts already gathered inputs (patches (n,C,H,W), seq (n,N,T), tab (n,F)). */
+scarp_status scarp__any_predict(scarp__any_model *m, const float *patches, const float *seq, const float *tab,
+                                size_t n, float *prob);
+/* Gathers rows idx into patches / seq / tab buffers (each may be NULL to skip). */
+void scarp__stage_gather(const scarp_dataset *ds, const size_t *idx, size_t count, float *patches, float *seq,
+                         float *tab);
+
+#endif
