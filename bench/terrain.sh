@@ -2,11 +2,14 @@
 # terrain.sh — terrain benchmarks of issue 2, peers and scarp interleaved run by run
 # (other work may share the cores: interleaving spreads that noise over both sides).
 #   bench/terrain.sh BUILD_DIR [REPEATS=3] [DEM=/tmp/peers/dem4k.tif]
-# 1. slope + aspect: bench_terrain slope (read, compute, write 2 DEFLATE GeoTIFFs) vs
-#    gdaldem slope + gdaldem aspect (default plain GeoTIFF, and with scarp's creation options)
-# 2. fill + MFD + TWI + ln SPI: bench_terrain hydro (read, slope, fill, MFD, SCA, TWI, SPI,
-#    writing filled/accumulation/TWI/SPI) vs SAGA 8.5 ta_preprocessor 5 (or 4) + ta_hydrology
-#    0 -METHOD 4 + 20 + 21 on .sgrd grids (SAGA's slope and import not counted against it)
+# 1. slope + aspect: `scarp terrain --only slope,aspect` (read, compute, write 2 DEFLATE
+#    GeoTIFFs) vs gdaldem slope + gdaldem aspect (default plain GeoTIFF, and with scarp's
+#    creation options)
+# 2. fill + MFD + TWI + ln SPI: `scarp terrain --only filled,flow_accumulation,twi,spi_ln`
+#    (read, slope, fill, MFD, SCA, TWI, SPI, writing 4 GeoTIFFs) vs SAGA 8.5 ta_preprocessor 5
+#    (or 4) + ta_hydrology 0 -METHOD 4 + 20 + 21 on .sgrd grids (SAGA's slope and GeoTIFF
+#    import are not counted against it; our slope and GeoTIFF reading are)
+# Kernel times without I/O: bench_terrain kernels, once per repeat, into $W/kernels.log.
 # 3. peak RSS of the whole `scarp terrain` run (SIZES="4000 8000" makes /tmp/peers/demNk.tif)
 # Threads: 2 (OMP_NUM_THREADS, saga_cmd --cores=2). Prints medians; raw rows in $W/runs.tsv.
 set -u
@@ -20,6 +23,7 @@ export OMP_NUM_THREADS=2
 mkdir -p "$W/out" "$W/saga" "$W/gd"
 RUNS=$W/runs.tsv
 printf "what\trun\twall_s\tmaxrss_MiB\n" >"$RUNS"
+: >"$W/kernels.log"
 [ -f "$DEM" ] || /usr/bin/python3 /work/shared/peers/make_dem.py "$DEM" 4000 30
 
 # timeit NAME RUN cmd... : one row of wall seconds and peak RSS (MiB)
@@ -38,10 +42,11 @@ if [ $HAVE_SAGA = 1 ]; then
   $S ta_morphometry 0 -ELEVATION "$W/saga/dem.sgrd" -SLOPE "$W/saga/slope.sgrd" -METHOD 6 -UNIT_SLOPE 0 >/dev/null 2>&1
 fi
 for r in $(seq 1 "$REPEATS"); do
-  rm -f "$W"/gd/*.tif "$W"/out/*.tif
+  rm -f "$W"/gd/*.tif
   timeit gdaldem_slope "$r" gdaldem slope -q "$DEM" "$W/gd/slope.tif"
   timeit gdaldem_aspect "$r" gdaldem aspect -q "$DEM" "$W/gd/aspect.tif"
-  timeit scarp_slope_aspect "$r" "$B/bench/bench_terrain" slope "$DEM" "$W/out" 2
+  rm -rf "$W/out"
+  timeit scarp_slope_aspect "$r" "$B/scarp" terrain "$DEM" --out "$W/out" --only slope,aspect --threads 2 --quiet
   rm -f "$W"/gd/*.tif
   timeit gdaldem_slope_deflate "$r" gdaldem slope -q $GDCO "$DEM" "$W/gd/slope.tif"
   timeit gdaldem_aspect_deflate "$r" gdaldem aspect -q $GDCO "$DEM" "$W/gd/aspect.tif"
@@ -52,7 +57,9 @@ for r in $(seq 1 "$REPEATS"); do
     timeit saga_twi "$r" $S ta_hydrology 20 -SLOPE "$W/saga/slope.sgrd" -AREA "$W/saga/acc.sgrd" -TWI "$W/saga/twi.sgrd" -CONV 1 -METHOD 0
     timeit saga_spi "$r" $S ta_hydrology 21 -SLOPE "$W/saga/slope.sgrd" -AREA "$W/saga/acc.sgrd" -SPI "$W/saga/spi.sgrd" -CONV 1
   fi
-  timeit scarp_hydro "$r" "$B/bench/bench_terrain" hydro "$DEM" "$W/out" 2
+  rm -rf "$W/out"
+  timeit scarp_hydro "$r" "$B/scarp" terrain "$DEM" --out "$W/out" --only filled,flow_accumulation,twi,spi_ln --threads 2 --quiet
+  "$B/bench/bench_terrain" kernels "$DEM" "$W" 2 >>"$W/kernels.log" 2>&1
 done
 for n in $SIZES; do
   d=/tmp/peers/dem$((n / 1000))k.tif

@@ -1,8 +1,8 @@
 /* cmd_terrain.c — `scarp terrain DEM.tif --out DIR`: terrain derivatives of a DEM as GeoTIFFs
  * (slope, aspect, curvature, filled DEM, flow accumulation, SCA, TWI, ln SPI, rivers).
  * Each output is written crash-safely by a writer thread while the next one is computed
- * (GeoTIFF compression is single-threaded and as slow as the kernels); at most one write is
- * in flight, so memory peaks at about four float rasters. */
+ * (GeoTIFF compression is single-threaded and slower than the kernels); at most two writes
+ * are in flight, so memory peaks at about five float rasters. */
 #include <getopt.h>
 #include <pthread.h>
 #include <math.h>
@@ -66,72 +66,91 @@ static const output_def OUTPUTS[N_OUT] = {
     {"spi_ln.tif", "ln of the stream power index ln(a tan b)"},
 };
 
-/* The writer: one GeoTIFF written on a worker thread while the caller computes the next. */
+/* The writer: GeoTIFFs written on worker threads while the caller computes the next output.
+ * Two writes may be in flight (compression is single-threaded per file, so two files use
+ * both cores); a third submit waits for the older one. */
 typedef struct {
-    char paths[N_OUT][4096];
-    int written[N_OUT];
-    const scarp_grid *grid;
-    /* the job in flight */
     pthread_t thread;
     int busy, which, owned;
     float *data;
     scarp_out_type type;
+    const char *path;
+    const scarp_grid *grid;
     scarp_status status;
     double seconds;
     char message[1024];
+} write_job;
+
+typedef struct {
+    char paths[N_OUT][4096];
+    int written[N_OUT];
+    const scarp_grid *grid;
+    write_job job[2];
+    int next; /* the slot the next submit uses (the older job) */
 } out_writer;
 
 static void *writer_main(void *arg)
 {
-    out_writer *o = arg;
+    write_job *j = arg;
     scarp_raster_meta meta = {0};
-    meta.description = OUTPUTS[o->which].description;
+    meta.description = OUTPUTS[j->which].description;
     double t0 = scarp_now();
-    o->status = scarp_raster_write(o->paths[o->which], o->grid, o->data, o->type, &meta);
-    o->seconds = scarp_now() - t0;
-    if (o->status != SCARP_OK) snprintf(o->message, sizeof o->message, "%s", scarp_last_error());
+    j->status = scarp_raster_write(j->path, j->grid, j->data, j->type, &meta);
+    j->seconds = scarp_now() - t0;
+    if (j->status != SCARP_OK) snprintf(j->message, sizeof j->message, "%s", scarp_last_error());
     return NULL;
 }
 
 /* After a write: frees an owned buffer, records the file, reports; a failure becomes this
  * thread's error. */
-static scarp_status writer_finish(out_writer *o)
+static scarp_status writer_finish(out_writer *o, write_job *j)
 {
-    if (o->owned) scarp_free(o->data);
-    o->data = NULL;
-    if (o->status != SCARP_OK) return scarp_fail(o->status, "%s", o->message);
-    o->written[o->which] = 1;
-    scarp_info("%s: written in %.1f s", o->paths[o->which], o->seconds);
+    if (j->owned) scarp_free(j->data);
+    j->data = NULL;
+    if (j->status != SCARP_OK) return scarp_fail(j->status, "%s", j->message);
+    o->written[j->which] = 1;
+    scarp_info("%s: written in %.1f s", j->path, j->seconds);
     return SCARP_OK;
 }
 
-/* Waits for the write in flight. */
-static scarp_status writer_wait(out_writer *o)
+static scarp_status job_wait(out_writer *o, write_job *j)
 {
-    if (!o->busy) return SCARP_OK;
-    pthread_join(o->thread, NULL);
-    o->busy = 0;
-    return writer_finish(o);
+    if (!j->busy) return SCARP_OK;
+    pthread_join(j->thread, NULL);
+    j->busy = 0;
+    return writer_finish(o, j);
 }
 
-/* Starts writing output `which` from data (freed after the write when owned; otherwise the
- * caller keeps it unchanged until the next writer call). */
+/* Waits for every write in flight (older first); the first failure is returned. */
+static scarp_status writer_wait(out_writer *o)
+{
+    scarp_status a = job_wait(o, &o->job[o->next]);
+    scarp_status b = job_wait(o, &o->job[o->next ^ 1]);
+    return a != SCARP_OK ? a : b;
+}
+
+/* Starts writing output `which` from data. An owned buffer is freed after its write; a
+ * borrowed one must stay unchanged until writer_wait(). */
 static scarp_status writer_submit(out_writer *o, int which, float *data, scarp_out_type type, int owned)
 {
-    scarp_status st = writer_wait(o);
+    write_job *j = &o->job[o->next];
+    scarp_status st = job_wait(o, j);
     if (st != SCARP_OK) {
         if (owned) scarp_free(data);
         return st;
     }
-    o->which = which;
-    o->data = data;
-    o->type = type;
-    o->owned = owned;
-    if (pthread_create(&o->thread, NULL, writer_main, o) != 0) {
-        writer_main(o); /* no thread to spare: write here */
-        return writer_finish(o);
+    o->next ^= 1;
+    j->which = which;
+    j->data = data;
+    j->type = type;
+    j->owned = owned;
+    j->path = o->paths[which];
+    j->grid = o->grid;
+    if (pthread_create(&j->thread, NULL, writer_main, j) != 0) {
+        writer_main(j); /* no thread to spare: write here */
+        return writer_finish(o, j);
     }
-    o->busy = 1;
+    j->busy = 1;
     return SCARP_OK;
 }
 
@@ -225,7 +244,6 @@ int cmd_terrain(int argc, char **argv)
             if (cli_parse_int(CMD, "--band", optarg, 1, 65535, &band)) return 2;
             break;
         case '?':
-            if (optopt) return cli_usage_error(CMD, "option -%c is unknown or lacks its value", optopt);
             return cli_usage_error(CMD, "unknown option or missing value: '%s'", argv[optind - 1]);
         default: return cli_usage_error(CMD, "unexpected option");
         }
@@ -347,7 +365,7 @@ int cmd_terrain(int argc, char **argv)
     }
     if (want[OUT_TWI] || want[OUT_SPI]) {
         /* TWI and SPI share one buffer: the SPI step waits for the TWI write (0.2 s of compute
-         * behind it) rather than hold a fourth raster */
+         * behind it) rather than hold another raster */
         NEW_BUFFER(buf);
         if (want[OUT_TWI]) {
             STEP(progress, "TWI", scarp_twi(acc, slope, n, SCARP_MIN_TAN_SLOPE, buf), buf);
@@ -371,7 +389,7 @@ int cmd_terrain(int argc, char **argv)
     scarp_info("scarp terrain: wrote %d rasters into %s", count, common.out);
 
 end:
-    if (wr.busy) {
+    {
         scarp_status wst = writer_wait(&wr);
         if (st == SCARP_OK) st = wst;
     }

@@ -435,6 +435,20 @@ scarp_status scarp_raster_writer_write(scarp_raster_writer *wr, int64_t col0, in
     return SCARP_OK;
 }
 
+/* GDAL keeps what GeoTIFF cannot hold (category names, some statistics) in a PAM
+ * sidecar "<file>.aux.xml" named after the file it wrote: follow the rename. */
+static scarp_status move_sidecar(const char *written, const char *final_path)
+{
+    char from[4300], to[4300];
+    snprintf(from, sizeof from, "%s.aux.xml", written);
+    snprintf(to, sizeof to, "%s.aux.xml", final_path);
+    if (!scarp_file_exists(from)) {
+        unlink(to); /* a stale sidecar of an earlier run would describe the wrong file */
+        return SCARP_OK;
+    }
+    return scarp_commit_file(from, to);
+}
+
 scarp_status scarp_raster_writer_commit(scarp_raster_writer *wr)
 {
     scarp_status st = SCARP_OK;
@@ -469,8 +483,13 @@ scarp_status scarp_raster_writer_commit(scarp_raster_writer *wr)
             goto end;
         }
         st = scarp_commit_file(cog_tmp, wr->final_path);
+        if (!st) st = move_sidecar(cog_tmp, wr->final_path);
+        char stale[4300];
+        snprintf(stale, sizeof stale, "%s.aux.xml", wr->partial_path);
+        unlink(stale);
     } else {
         st = scarp_commit_file(wr->partial_path, wr->final_path);
+        if (!st) st = move_sidecar(wr->partial_path, wr->final_path);
     }
 end:
     scarp_free(wr->scratch);

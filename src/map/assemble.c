@@ -236,23 +236,6 @@ static cJSON *json_array(const double *v, int n)
     return a;
 }
 
-/* GDAL keeps category names and band descriptions of a GeoTIFF in a PAM sidecar
- * ("<file>.aux.xml"); the block writer's sidecar is named after its partial file, so move
- * it next to the final file (and drop the stale one of the pre-COG partial). */
-static void adopt_sidecar(const char *final_path)
-{
-    char cog[SCARP_PATH_MAX + 32], part[SCARP_PATH_MAX + 32], fin[SCARP_PATH_MAX + 32];
-    snprintf(cog, sizeof cog, "%s.cog.partial.aux.xml", final_path);
-    snprintf(part, sizeof part, "%s.partial.aux.xml", final_path);
-    snprintf(fin, sizeof fin, "%s.aux.xml", final_path);
-    if (scarp_file_exists(cog)) {
-        rename(cog, fin);
-        remove(part);
-    } else if (scarp_file_exists(part)) {
-        rename(part, fin);
-    }
-}
-
 /* ---- the two passes ---- */
 
 scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_store *store, const scarp_tiling *tiling,
@@ -408,9 +391,6 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
     if (!st) st = scarp_raster_writer_commit(w_cls);
     w_cls = NULL;
     if (st) goto end;
-    adopt_sidecar(p_sus);
-    adopt_sidecar(p_cls);
-    if (bands > 1) adopt_sidecar(p_sd);
     if ((st = write_qml(p_qml, k))) goto end;
     const char *base = strrchr(model_path, '/') ? strrchr(model_path, '/') + 1 : model_path;
     char title[256];

@@ -458,8 +458,11 @@ static scarp_status job_setup(map_job *job, const scarp_config *cfg, const char 
         (st = scarp_path_join(tiledir, sizeof tiledir, mapdir, "tiles")))
         return st;
     if (rank == 0 && (st = scarp_mkdir_p(mapdir))) return st;
-    scarp_mpi_barrier(); /* rank 0 clears a stale store before the others open it */
-    return scarp_tile_store_open(&job->store, tiledir, &job->tiling, job->bands, key, rank);
+    /* rank 0 opens first (clearing a stale store), then the others */
+    if (rank == 0) st = scarp_tile_store_open(&job->store, tiledir, &job->tiling, job->bands, key, rank);
+    scarp_mpi_barrier();
+    if (rank != 0) st = scarp_tile_store_open(&job->store, tiledir, &job->tiling, job->bands, key, rank);
+    return st;
 }
 
 /* ---- compute phase: this rank's tiles, threads over tiles ---- */

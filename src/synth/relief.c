@@ -102,7 +102,9 @@ double synth_uplift(const synth_ctx *c, double x, double y, const int *fault_idx
         if (d >= R) continue;
         double signed_d = (best_cross > 0 ? d : -d) * f->side;
         if (signed_d <= 0) continue;
-        double taper = sqrt(sin(3.14159265358979323846 * best_s / f->length));
+        double along = best_s / f->length; /* may pass 1 by a rounding error: clamp, or sqrt(sin) is NaN */
+        along = along < 0 ? 0 : along > 1 ? 1 : along;
+        double taper = sqrt(fmax(0.0, sin(3.14159265358979323846 * along)));
         double win = 1 - (d / R) * (d / R);
         double rise = 1 - exp(-d / f->ws);
         U += f->amp * taper * rise * rise * exp(-d / f->ld) / f->norm * win * win;

@@ -6,6 +6,8 @@
 # Usage: report_cli.sh SCARP_BINARY [SHARED_DATA]
 set -u
 SCARP=$1
+# under ASan: leaks inside system libraries (fontconfig behind cairo's text) are not ours
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/.." && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 TMP=$(mktemp -d /tmp/scarp_report_cli.XXXXXX)
 fail() { echo "FAIL: $*" >&2; echo "(outputs kept in $TMP)" >&2; exit 1; }
 "$SCARP" synth --preset mini --out "$TMP/area" --quiet >/dev/null 2>&1 || fail "scarp synth --preset mini"
