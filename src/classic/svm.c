@@ -102,15 +102,12 @@ scarp_status scarp__svm_predict(const scarp_classic *m, const float *X, size_t n
     const float *sv = m->sv;
     const double g = m->gamma;
     const int platt = m->prob_a != -1.0;
+    if (F > 512) return scarp_fail(SCARP_ERR_INPUT, "svm: %d features; at most 512 are supported", F);
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < (int64_t)n; i++) {
         float z[512];
         float *zz = z;
         const float *x = X + (size_t)i * F;
-        if (F > 512) { /* never in practice (tabular features are a few dozen) */
-            prob[i] = NAN;
-            continue;
-        }
         for (int j = 0; j < F; j++) zz[j] = (x[j] - m->mean[j]) / m->scale[j];
         double f = -m->rho;
         for (int k = 0; k < nsv; k++) {
@@ -138,6 +135,7 @@ scarp_status scarp__svm_train(scarp_classic *m, const scarp_classic_params *p, c
                               size_t n, const float *Xv, const uint8_t *yv, size_t nv)
 {
     if (n > (size_t)INT32_MAX) return scarp_fail(SCARP_ERR_INPUT, "svm: too many training rows (%zu)", n);
+    if (m->n_features > 512) return scarp_fail(SCARP_ERR_INPUT, "svm: %d features; at most 512 are supported", m->n_features);
     scarp_status st = scarp__standardize_fit(m, X, n);
     if (st) return st;
     const int F = m->n_features;

@@ -1,10 +1,118 @@
-/* cmd_run.c — `scarp run`: placeholder until its issue lands (owned by that issue). */
+/* cmd_run.c — `scarp run CONFIG`: the whole study in one command (prepare → train every
+ * configured model → map → evaluate + report), reusing every finished stage whose inputs
+ * did not change. Ends with the path of report.html and a one-screen table of the models. */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
+#include "scarp/alloc.h"
+#include "scarp/config.h"
+#include "scarp/fsutil.h"
+#include "scarp/run.h"
+#include "scarp/threads.h"
+
+static const char *CMD = "run";
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "usage: scarp run CONFIG [--out DIR] [--force] [--threads N] [--quiet]\n"
+            "\n"
+            "Runs the whole study described by CONFIG:\n"
+            "  prepare   layer stack, inventory, negatives, splits, patches, sequences\n"
+            "  train     every model in [model] models (cnn_lstm cnn lstm mlp svm tree forest logreg)\n"
+            "  map       [map] model over every valid cell: susceptibility.tif, classes.tif, quicklook\n"
+            "  evaluate  test-split metrics, ROC, importance, report.html\n"
+            "A stage is skipped when nothing it depends on changed since the last run (keys and\n"
+            "input checksums in DIR/manifest.json); changing a model key retrains that model only.\n"
+            "\n"
+            "options:\n"
+            "  --out DIR     output folder (default: the config's [project] out)\n"
+            "  --force       run every stage again\n"
+            "  --threads N   threads (0 = all cores, default)\n"
+            "  --quiet       no progress output\n"
+            "  --help        this text\n"
+            "\n"
+            "examples:\n"
+            "  scarp synth --preset mini --out mini && scarp run mini/study.ini\n"
+            "  mpirun -np 4 scarp map study.ini     # the map stage alone, across machines\n");
+}
+
+static double metric(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* The one-screen table: model × accuracy, precision, recall, F1, AUC on the test split. */
+static void print_summary(const char *out_dir)
+{
+    char path[SCARP_PATH_MAX + 32], *text = NULL;
+    if (scarp_path_join(path, sizeof path, out_dir, "metrics.json") || scarp_read_file(path, &text, NULL)) return;
+    cJSON *root = cJSON_Parse(text);
+    scarp_free(text);
+    const cJSON *models = cJSON_GetObjectItemCaseSensitive(root, "models");
+    if (!models) {
+        cJSON_Delete(root);
+        return;
+    }
+    printf("\n%-10s %8s %9s %7s %7s %7s   (test split, threshold 0.5)\n", "model", "accuracy", "precision", "recall",
+           "F1", "AUC");
+    const cJSON *m;
+    cJSON_ArrayForEach(m, models)
+    {
+        const cJSON *test = cJSON_GetObjectItemCaseSensitive(m, "test");
+        printf("%-10s %8.3f %9.3f %7.3f %7.3f %7.3f\n", m->string, metric(test, "accuracy"), metric(test, "precision"),
+               metric(test, "recall"), metric(test, "f1"), metric(test, "auc"));
+    }
+    cJSON_Delete(root);
+}
 
 int cmd_run(int argc, char **argv)
 {
-    fprintf(stderr, "scarp run: not available in this build yet\n");
-    return 1;
+    cli_common common = {0};
+    int force = 0;
+    static const struct option longopts[] = {CLI_COMMON_LONG_OPTIONS, {"force", no_argument, 0, 'f'}, {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "hf", longopts, NULL)) != -1) {
+        int handled = cli_common_option(&common, opt, optarg, CMD);
+        if (handled < 0) return 2;
+        if (handled) continue;
+        switch (opt) {
+        case 'h': help(stdout); return 0;
+        case 'f': force = 1; break;
+        default: return cli_usage_error(CMD, "unknown option or missing value: '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) return cli_usage_error(CMD, "missing the CONFIG file");
+    if (optind + 1 < argc) return cli_usage_error(CMD, "one CONFIG only (extra argument '%s')", argv[optind + 1]);
+    cli_common_apply(&common);
+
+    static scarp_config cfg;
+    scarp_config_defaults(&cfg);
+    scarp_status st = scarp_config_load(&cfg, argv[optind]);
+    if (st) return cli_fail(CMD, st);
+    if (common.threads == 0 && cfg.threads > 0) scarp_threads_set(cfg.threads);
+    const char *out = common.out ? common.out : cfg.out;
+
+    scarp_progress progress;
+    scarp_progress_init(&progress, common.quiet);
+    scarp_run_options opts = {.force = force, .progress = &progress};
+    scarp_run_result res;
+    double t0 = scarp_now();
+    st = scarp_run(&cfg, out, &opts, &res);
+    if (st) return cli_fail(CMD, st);
+    if (!common.quiet) {
+        print_summary(out);
+        printf("\nstages: prepare %s (%.1f s), train %.1f s, map %s (%.1f s), evaluate %s (%.1f s); total %.1f s\n",
+               res.prepared ? "ran" : "reused", res.seconds[0], res.seconds[1], res.mapped ? "ran" : "reused",
+               res.seconds[2], res.evaluated ? "ran" : "reused", res.seconds[3], scarp_now() - t0);
+        printf("report: %s\n", res.report_path);
+    }
+    return 0;
 }

@@ -99,15 +99,30 @@ scarp_status scarp_report_write_plots(const scarp_report *r, const char *dir, ch
         }
         for (int e = 0; e < m->n_epochs; e++) ep[e] = e + 1;
         static const char *const what[4] = {"loss (BCE + L2)", "accuracy", "MAE", "RMSE"};
-        scarp_plot_series ps[4][2];
+        scarp_plot_series ps[4][3];
         const scarp_plot_series *pp[4];
         int np[4];
         scarp_plot_axes ax[4];
+        double bx[4][2], by[4][2];
         for (int q = 0; q < 4; q++) {
             int n = 0;
             if (m->hist[2 * q]) ps[q][n++] = (scarp_plot_series){ep, m->hist[2 * q], (size_t)m->n_epochs, "train", 0, 0, 0};
             if (m->hist[2 * q + 1])
                 ps[q][n++] = (scarp_plot_series){ep, m->hist[2 * q + 1], (size_t)m->n_epochs, "validation", 1, 1, 0};
+            /* a vertical mark at the kept epoch, spanning the panel's data */
+            double lo = INFINITY, hi = -INFINITY;
+            for (int j = 0; j < n; j++)
+                for (int e = 0; e < m->n_epochs; e++)
+                    if (isfinite(ps[q][j].y[e])) {
+                        lo = fmin(lo, ps[q][j].y[e]);
+                        hi = fmax(hi, ps[q][j].y[e]);
+                    }
+            if (n && lo <= hi && m->best_epoch >= 0 && m->best_epoch < m->n_epochs) {
+                bx[q][0] = bx[q][1] = m->best_epoch + 1;
+                by[q][0] = lo;
+                by[q][1] = hi;
+                ps[q][n++] = (scarp_plot_series){bx[q], by[q], 2, "kept epoch", 7, 1, 0};
+            }
             pp[q] = ps[q];
             np[q] = n;
             ax[q] = (scarp_plot_axes){what[q], "epoch", what[q], 1, m->n_epochs > 1 ? m->n_epochs : 2, 0, 0, 0, q == 1};
