@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "scarp/alloc.h"
 #include "scarp/fsutil.h"
@@ -29,6 +30,15 @@ static int opt_int(int argc, char **argv, const char *name, int def)
 {
     const char *s = opt_str(argc, argv, name, NULL);
     return s ? atoi(s) : def;
+}
+
+/* Process CPU seconds (all threads): with other jobs on the machine, samples per CPU-second
+ * at 1 thread measures the kernels' efficiency independently of the load. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
 static double auc(const float *p, const float *y, size_t n)
@@ -66,17 +76,17 @@ static int cmd_train(int argc, char **argv)
     o.select = strcmp(opt_str(argc, argv, "--select", "val_bce"), "val_loss") == 0 ? SCARP_SELECT_VAL_LOSS : SCARP_SELECT_VAL_BCE;
     scarp_nn_data d = {patches, seq, NULL, labels, (size_t)n};
     scarp_train_history h;
-    const double t0 = scarp_now();
+    const double t0 = scarp_now(), c0 = cpu_now();
     if (scarp_model_train(&m, &d, tr, (size_t)n_train, va, (size_t)(n - n_train), &o, &h)) {
         fprintf(stderr, "%s\n", scarp_last_error());
         return 1;
     }
-    const double dt = scarp_now() - t0;
+    const double dt = scarp_now() - t0, dc = cpu_now() - c0;
     float *p = malloc(sizeof(float) * (n - n_train));
     scarp_model_predict(&m, patches + (size_t)n_train * s.C * s.H * s.W, seq + (size_t)n_train * s.N * s.T, NULL,
                         n - n_train, p);
-    printf("TRAIN scarp cnn_lstm: %d epochs, %d train / %d val, %d threads: %.2f s (%.3f s/epoch)\n", o.epochs, n_train,
-           n - n_train, scarp_threads_get(), dt, dt / o.epochs);
+    printf("TRAIN scarp cnn_lstm: %d epochs, %d train / %d val, %d threads: %.2f s (%.3f s/epoch), CPU %.2f s\n", o.epochs, n_train,
+           n - n_train, scarp_threads_get(), dt, dt / o.epochs, dc);
     for (int e = 0; e < h.epochs; e++)
         if (e < 3 || (e + 1) % 10 == 0)
             printf("  epoch %3d loss %.4f val_loss %.4f (bce %.4f) val_acc %.3f\n", e + 1, h.train_loss[e], h.val_loss[e],
@@ -112,28 +122,28 @@ static int cmd_infer(int argc, char **argv)
     const int chunk = opt_int(argc, argv, "--chunk", 128);
     if (scarp_nn_workspace_new(&m, chunk, &ws)) return 1;
     scarp_model_predict_ws(&m, ws, x, q, NULL, bs, p); /* warm-up batch */
-    double t0 = scarp_now();
+    double t0 = scarp_now(), c0 = cpu_now();
     for (int b = 0; b < nb; b++)
         scarp_model_predict_ws(&m, ws, x + (size_t)b * bs * s.C * s.H * s.W, q + (size_t)b * bs * s.N * s.T, NULL, bs,
                                p + (size_t)b * bs);
-    double dt = scarp_now() - t0;
+    double dt = scarp_now() - t0, dc = cpu_now() - c0;
     const double fl = scarp_model_flops(&s);
-    printf("INFER full model (C=%d, chunk %d): %zu samples in %.2f s -> %.0f samples/s (%.1f GFLOP/s)\n", s.C, chunk, n,
-           dt, n / dt, n / dt * fl / 1e9);
-    t0 = scarp_now();
+    printf("INFER full model (C=%d, chunk %d): %zu samples in %.2f s -> %.0f samples/s (%.1f GFLOP/s); %.0f samples per CPU-second\n", s.C, chunk, n,
+           dt, n / dt, n / dt * fl / 1e9, n / dc);
+    t0 = scarp_now(); c0 = cpu_now();
     for (int b = 0; b < nb; b++)
         scarp_model_cnn_features(&m, ws, x + (size_t)b * bs * s.C * s.H * s.W, bs, f + (size_t)b * bs * 128);
-    dt = scarp_now() - t0;
+    dt = scarp_now() - t0; dc = cpu_now() - c0;
     scarp_model_spec sc = s;
     sc.kind = SCARP_MODEL_CNN;
     const double flc = scarp_model_flops(&sc) - 2.0 * (128.0 * 128 + 128 * 64 + 64);
-    printf("INFER CNN branch only -> 128 features: %zu samples in %.2f s -> %.0f samples/s (%.1f GFLOP/s)\n", n, dt,
-           n / dt, n / dt * flc / 1e9);
-    t0 = scarp_now();
+    printf("INFER CNN branch only -> 128 features: %zu samples in %.2f s -> %.0f samples/s (%.1f GFLOP/s); %.0f per CPU-s\n", n, dt,
+           n / dt, n / dt * flc / 1e9, n / dc);
+    t0 = scarp_now(); c0 = cpu_now();
     for (int b = 0; b < nb; b++)
         scarp_model_lstm_features(&m, ws, q + (size_t)b * bs * s.N * s.T, bs, f + (size_t)b * bs * 64);
-    dt = scarp_now() - t0;
-    printf("INFER LSTM branch only -> 64 features: %zu samples in %.2f s -> %.0f samples/s\n", n, dt, n / dt);
+    dt = scarp_now() - t0; dc = cpu_now() - c0;
+    printf("INFER LSTM branch only -> 64 features: %zu samples in %.2f s -> %.0f samples/s; %.0f per CPU-s\n", n, dt, n / dt, n / dc);
     scarp_nn_workspace_free(ws);
     scarp_model_free(&m);
     scarp_free(x); scarp_free(q); scarp_free(p); scarp_free(f);
@@ -160,15 +170,15 @@ static int cmd_kernels(int argc, char **argv)
         for (int i = 0; i < co[k] * ci[k] * 9; i++) w[i] = (float)scarp_rng_normal(&r);
         const double fl = 2.0 * B * ho * ho * co[k] * ci[k] * 9.0;
         scarp_conv3x3_forward(out, col, in, w, b, B, ci[k], h, h, co[k]);
-        double t0 = scarp_now();
+        double t0 = scarp_now(), c0 = cpu_now();
         for (int i = 0; i < reps; i++) scarp_conv3x3_forward(out, col, in, w, b, B, ci[k], h, h, co[k]);
-        const double tf = (scarp_now() - t0) / reps;
-        t0 = scarp_now();
+        const double tf = (scarp_now() - t0) / reps, cf = (cpu_now() - c0) / reps;
+        t0 = scarp_now(); c0 = cpu_now();
         for (int i = 0; i < reps; i++) scarp_conv3x3_backward(k ? din : NULL, dw, db, dcol, out, col, w, B, ci[k], h, h, co[k]);
-        const double tb = (scarp_now() - t0) / reps;
-        printf("KERNEL conv%d %2dx%2d %3d->%3d batch %d: forward %.3f ms %.1f GFLOP/s; backward%s %.3f ms %.1f GFLOP/s\n",
-               k, h, h, ci[k], co[k], B, tf * 1e3, fl / tf / 1e9, k ? "" : " (no dinput)", tb * 1e3,
-               (k ? 2 : 1) * fl / tb / 1e9);
+        const double tb = (scarp_now() - t0) / reps, cb = (cpu_now() - c0) / reps;
+        printf("KERNEL conv%d %2dx%2d %3d->%3d batch %d: forward %.3f ms %.1f GFLOP/s (%.1f per CPU-s); backward%s %.3f ms %.1f GFLOP/s (%.1f per CPU-s)\n",
+               k, h, h, ci[k], co[k], B, tf * 1e3, fl / tf / 1e9, fl / cf / 1e9, k ? "" : " (no dinput)", tb * 1e3,
+               (k ? 2 : 1) * fl / tb / 1e9, (k ? 2 : 1) * fl / cb / 1e9);
         scarp_free(in); scarp_free(out); scarp_free(col); scarp_free(dcol); scarp_free(w); scarp_free(dw);
         scarp_free(b); scarp_free(db); scarp_free(din);
     }
@@ -189,18 +199,18 @@ static int cmd_kernels(int argc, char **argv)
         for (int i = 0; i < U * 4 * U; i++) wh[i] = 0.1f * (float)scarp_rng_normal(&r);
         scarp_dropout_mask(mask, (size_t)B * U, 0.2f, &r);
         const double fl = 2.0 * N * B * 4.0 * U * (In + U);
-        double t0 = scarp_now();
+        double t0 = scarp_now(), c0 = cpu_now();
         for (int i = 0; i < reps; i++) scarp_lstm_forward(h, c, g, hm, x, wx, wh, bb, mask, N, B, In, U);
-        const double tf = (scarp_now() - t0) / reps;
-        t0 = scarp_now();
+        const double tf = (scarp_now() - t0) / reps, cf = (cpu_now() - c0) / reps;
+        t0 = scarp_now(); c0 = cpu_now();
         for (int i = 0; i < reps; i++) {
             for (int j = 0; j < N * B * U; j++) dh[j] = 0.01f;
             scarp_lstm_backward(l ? dx : NULL, dwx, dwh, db, dz, sc, dh, h, c, g, hm, x, wx, wh, mask, N, B, In, U);
         }
-        const double tb = (scarp_now() - t0) / reps;
+        const double tb = (scarp_now() - t0) / reps, cb = (cpu_now() - c0) / reps;
         const double flb = 2.0 * N * B * 4.0 * U * (U + U + In + (l ? In : 0));
-        printf("KERNEL lstm%d %3d->%3d, %d steps, batch %d: forward %.3f ms %.1f GFLOP/s; backward %.3f ms %.1f GFLOP/s\n", l,
-               In, U, N, B, tf * 1e3, fl / tf / 1e9, tb * 1e3, flb / tb / 1e9);
+        printf("KERNEL lstm%d %3d->%3d, %d steps, batch %d: forward %.3f ms %.1f GFLOP/s (%.1f per CPU-s); backward %.3f ms %.1f GFLOP/s (%.1f per CPU-s)\n", l,
+               In, U, N, B, tf * 1e3, fl / tf / 1e9, fl / cf / 1e9, tb * 1e3, flb / tb / 1e9, flb / cb / 1e9);
         scarp_free(x); scarp_free(wx); scarp_free(wh); scarp_free(bb); scarp_free(h); scarp_free(c); scarp_free(g);
         scarp_free(hm); scarp_free(dx); scarp_free(dwx); scarp_free(dwh); scarp_free(db); scarp_free(dz); scarp_free(sc);
         scarp_free(dh); scarp_free(mask);

@@ -144,7 +144,7 @@ static void gradcheck_kind(scarp_model_kind kind, int dropout)
     do {                                                                                           \
         if (P->field) {                                                                            \
             snprintf(name, sizeof name, "%s%s.%s", scarp_model_kind_name(kind), dropout ? "+drop" : "", #field); \
-            nn_gradcheck(name, P->field, g + (P->field - m.params), (count), 40, fb_loss, &c, 2e-4f, 2e-2, 3e-3); \
+            nn_gradcheck(name, P->field, g + (P->field - m.params), (count), 20, fb_loss, &c, 2e-4f, 2e-2, 3e-3); \
         }                                                                                          \
     } while (0)
     int ci = s.C;
@@ -176,12 +176,21 @@ static void gradcheck_kind(scarp_model_kind kind, int dropout)
     scarp_model_free(&m);
 }
 
-static void test_gradcheck_cnn_lstm(void) { gradcheck_kind(SCARP_MODEL_CNN_LSTM, 0); gradcheck_kind(SCARP_MODEL_CNN_LSTM, 1); }
+/* one thread: thousands of tiny passes (thread counts are the determinism test's job) */
+static void test_gradcheck_cnn_lstm(void)
+{
+    scarp_threads_set(1);
+    gradcheck_kind(SCARP_MODEL_CNN_LSTM, 0);
+    gradcheck_kind(SCARP_MODEL_CNN_LSTM, 1);
+    scarp_threads_set(2);
+}
 static void test_gradcheck_variants(void)
 {
+    scarp_threads_set(1);
     gradcheck_kind(SCARP_MODEL_CNN, 1);
     gradcheck_kind(SCARP_MODEL_LSTM, 1);
     gradcheck_kind(SCARP_MODEL_MLP, 1);
+    scarp_threads_set(2);
 }
 
 /* ---- inference: predict == branches + head; chunking does not matter ---- */

@@ -19,6 +19,8 @@ typedef struct {
     int reprojected;          /* CRS differs from the grid's */
     int resampled;            /* geotransform or size differs */
     scarp_resample method;
+    int has_mask;             /* a mask band (internal, .msk or alpha) marks invalid cells:
+                                 they are read as NaN whatever value they store */
 } scarp_align_info;
 
 /* Reads band `band` (1-based) of `path` in its own grid. *data is float32 (NaN = nodata),

@@ -110,6 +110,7 @@ scarp_status scarp__preflight_write(const scarp_preflight *pf, const scarp_stack
                 put(&t, "    nodata %.10g\n", a->nodata);
             else
                 put(&t, "    nodata (none declared)\n");
+            if (a->has_mask) put(&t, "    mask band: cells it marks invalid are nodata\n");
         }
         put(&t, "    aligned: %s\n", alignment(in, crs, how, sizeof how));
         if (in->layer >= 0)
@@ -173,6 +174,7 @@ scarp_status scarp__preflight_write(const scarp_preflight *pf, const scarp_stack
                 cJSON_AddNumberToObject(o, "nodata", a->nodata);
             else
                 cJSON_AddNullToObject(o, "nodata");
+            cJSON_AddBoolToObject(o, "mask_band", a->has_mask);
             cJSON_AddBoolToObject(o, "reprojected", a->reprojected);
             cJSON_AddBoolToObject(o, "resampled", a->resampled);
             cJSON_AddStringToObject(o, "method", a->resampled ? scarp__resample_name(a->method) : "none");

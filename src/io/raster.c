@@ -49,6 +49,33 @@ static void mask_nodata(float *buf, size_t n, int has_nodata, double nodata)
     }
 }
 
+/* The band's validity mask when it is more than its nodata value: an internal or ".msk"
+ * mask, or an alpha band (GMF_PER_DATASET / GMF_ALPHA). Cells the mask marks invalid
+ * (0) hold whatever the writer left there — often junk, e.g. a denormal float or a
+ * non-existent class — so they must become NaN. GDAL's warper honours such masks by
+ * itself; a direct read does not. NULL when every cell is valid or nodata says it all. */
+static GDALRasterBandH mask_band_of(GDALRasterBandH b)
+{
+    int f = GDALGetMaskFlags(b);
+    if (f & (GMF_ALL_VALID | GMF_NODATA)) return NULL;
+    return GDALGetMaskBand(b);
+}
+
+/* Sets out[r * stride + c] = NaN where the mask window (col0, row0, w, h) is 0; m is
+ * scratch of w * h bytes. */
+static scarp_status apply_mask(GDALRasterBandH mb, int64_t col0, int64_t row0, int64_t w, int64_t h, float *out,
+                               int64_t stride, uint8_t *m, const char *path)
+{
+    if (GDALRasterIO(mb, GF_Read, (int)col0, (int)row0, (int)w, (int)h, m, (int)w, (int)h, GDT_Byte, 0, 0) !=
+        CE_None)
+        return scarp_fail(SCARP_ERR_IO, "%s: cannot read the mask band at cells (%lld, %lld): %s", path,
+                          (long long)col0, (long long)row0, gdal_message());
+    for (int64_t r = 0; r < h; r++)
+        for (int64_t c = 0; c < w; c++)
+            if (!m[r * w + c]) out[r * stride + c] = NAN;
+    return SCARP_OK;
+}
+
 scarp_status scarp_raster_read(const char *path, int band, scarp_grid *grid, float **data)
 {
     scarp_gdal_init();
@@ -75,6 +102,19 @@ scarp_status scarp_raster_read(const char *path, int band, scarp_grid *grid, flo
     int has_nd = 0;
     double nd = GDALGetRasterNoDataValue(b, &has_nd);
     mask_nodata(buf, n, has_nd, nd);
+    GDALRasterBandH mb = mask_band_of(b);
+    if (mb) {
+        /* one strip of the mask at a time: bounded extra memory */
+        const int64_t strip = 256;
+        uint8_t *m = scarp_malloc((size_t)grid->width * (size_t)strip);
+        if (!m) { st = SCARP_ERR_NOMEM; goto end; }
+        for (int64_t r = 0; r < grid->height && !st; r += strip) {
+            int64_t h = grid->height - r < strip ? grid->height - r : strip;
+            st = apply_mask(mb, 0, r, grid->width, h, buf + r * grid->width, grid->width, m, path);
+        }
+        scarp_free(m);
+        if (st) goto end;
+    }
     *data = buf;
     buf = NULL;
 end:
@@ -87,6 +127,9 @@ struct scarp_warped {
     GDALDatasetH src;    /* the opened input */
     GDALDatasetH vrt;    /* warped VRT onto the grid, or NULL when src is on the grid */
     GDALRasterBandH band;
+    GDALRasterBandH mask;  /* same-grid path: the source's mask band, or NULL (see mask_band_of) */
+    uint8_t *mbuf;         /* scratch for mask windows (grows, never per read once large enough) */
+    size_t mcap;
     int64_t width, height;
     int has_nodata;
     double nodata;
@@ -107,6 +150,7 @@ static void fill_align_info(scarp_align_info *info, GDALDatasetH ds, GDALRasterB
     info->extent[2] = fmax(x0, x1);
     info->extent[3] = fmax(y0, y1);
     info->nodata = GDALGetRasterNoDataValue(b, &info->has_nodata);
+    info->has_mask = mask_band_of(b) != NULL;
     scarp_grid g;
     scarp_grid_init(&g);
     g.wkt = (char *)GDALGetProjectionRef(ds);
@@ -189,6 +233,7 @@ scarp_status scarp_warped_open(scarp_warped **out, const char *path, int band, c
 
     if (same) {
         w->band = sb;
+        w->mask = mask_band_of(sb);
     } else {
         GDALResampleAlg alg = method == SCARP_RESAMPLE_BILINEAR ? GRA_Bilinear
                               : method == SCARP_RESAMPLE_MODE   ? GRA_Mode
@@ -269,6 +314,16 @@ scarp_status scarp_warped_read(scarp_warped *w, int64_t col0, int64_t row0, int6
     for (int64_t r = r0; r < r1; r++)
         mask_nodata(out + (r - row0) * width + (c0 - col0), (size_t)(c1 - c0), w->has_nodata && !isnan(w->nodata),
                     w->nodata);
+    if (w->mask) {
+        size_t need = (size_t)(c1 - c0) * (size_t)(r1 - r0);
+        if (w->mcap < need) {
+            uint8_t *m = scarp_realloc(w->mbuf, need);
+            if (!m) return SCARP_ERR_NOMEM;
+            w->mbuf = m;
+            w->mcap = need;
+        }
+        return apply_mask(w->mask, c0, r0, c1 - c0, r1 - r0, dst, width, w->mbuf, w->path);
+    }
     return SCARP_OK;
 }
 
@@ -277,6 +332,7 @@ void scarp_warped_close(scarp_warped *w)
     if (!w) return;
     if (w->vrt) GDALClose(w->vrt);
     if (w->src) GDALClose(w->src);
+    scarp_free(w->mbuf);
     scarp_free(w);
 }
 

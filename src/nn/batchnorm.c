@@ -10,7 +10,7 @@ void scarp_batchnorm_forward_train(float *out, float *mean, float *rstd, const f
                                    const float *gamma, const float *beta, float *run_mean,
                                    float *run_var, int C, int64_t M, float momentum, float eps)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)C * M > (1 << 15))
     for (int c = 0; c < C; c++) {
         const float *x = inp + (int64_t)c * M;
         float *y = out + (int64_t)c * M;
@@ -37,7 +37,7 @@ void scarp_batchnorm_forward_eval(float *out, const float *inp, const float *gam
                                   const float *run_mean, const float *run_var, int C, int64_t M,
                                   float eps)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)C * M > (1 << 15))
     for (int c = 0; c < C; c++) {
         const float *x = inp + (int64_t)c * M;
         float *y = out + (int64_t)c * M;
@@ -50,7 +50,7 @@ void scarp_batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const fl
                               const float *inp, const float *mean, const float *rstd,
                               const float *gamma, int C, int64_t M)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)C * M > (1 << 15))
     for (int c = 0; c < C; c++) {
         const float *x = inp + (int64_t)c * M, *dy = dout + (int64_t)c * M;
         float *dx = dinp + (int64_t)c * M;

@@ -6,12 +6,15 @@
 
 #include "scarp/nn_layers.h"
 
+/* Below this many elements a loop runs on one thread: a fork costs more than it saves. */
+#define PARALLEL_MIN (1 << 15)
+
 /* col (Ci·9, B·ho·wo): row k = (ci·3 + ky)·3 + kx, column (b·ho + oy)·wo + ox. */
 static void im2col3x3(float *restrict col, const float *restrict inp, int B, int Ci, int h, int wd)
 {
     const int ho = h - 2, wo = wd - 2;
     const int64_t BP = (int64_t)B * ho * wo;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (BP * Ci * 9 > PARALLEL_MIN)
     for (int k = 0; k < Ci * 9; k++) {
         const int ci = k / 9, ky = (k / 3) % 3, kx = k % 3;
         float *restrict row = col + (int64_t)k * BP;
@@ -32,7 +35,7 @@ static void col2im3x3_add(float *restrict dinp, const float *restrict dcol, int 
 {
     const int ho = h - 2, wo = wd - 2;
     const int64_t BP = (int64_t)B * ho * wo;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (BP * Ci * 9 > PARALLEL_MIN)
     for (int ci = 0; ci < Ci; ci++) {
         for (int kk = 0; kk < 9; kk++) {
             const int ky = kk / 3, kx = kk % 3;
@@ -58,7 +61,7 @@ void scarp_conv3x3_forward(float *out, float *col, const float *inp, const float
     // out (Co, BP) = w (Co, K) · col (K, BP)
     scarp_sgemm(0, 0, Co, (int)BP, K, 1.0f, w, K, col,
                 (int)BP, 0.0f, out, (int)BP);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (BP * Co > PARALLEL_MIN)
     for (int co = 0; co < Co; co++) {
         float *row = out + (int64_t)co * BP;
         const float bco = bias[co];
@@ -74,7 +77,7 @@ void scarp_conv3x3_backward(float *dinp, float *dw, float *db, float *dcol, cons
     // dw (Co, K) += dout (Co, BP) · colᵀ (BP, K)
     scarp_sgemm(0, 1, Co, K, (int)BP, 1.0f, dout, (int)BP, col,
                 (int)BP, 1.0f, dw, K);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (BP * Co > PARALLEL_MIN)
     for (int co = 0; co < Co; co++) {
         const float *row = dout + (int64_t)co * BP;
         double s = 0.0;

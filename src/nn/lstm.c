@@ -18,7 +18,8 @@ static inline float exp_fast(float x)
 {
     x = x < 88.0f ? x : 88.0f;
     x = x > -87.0f ? x : -87.0f;
-    const float n = __builtin_roundf(x * 1.44269504088896341f);
+    /* round to nearest by the 1.5·2^23 trick: vectorises, unlike a roundf call */
+    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
@@ -46,10 +47,11 @@ static inline float tanh_fast(float x)
     return x < 0.0f ? -t : t;
 }
 
-/* Rows are independent sequences: blocks of LSTM_ROWS rows run their whole time loop on
- * one thread with single-threaded GEMMs, no synchronisation between steps. The block
- * size is fixed, so results do not depend on the thread count. */
-#define LSTM_ROWS 16
+/* Rows are independent sequences: blocks of rows run their whole time loop on one thread
+ * with single-threaded GEMMs, no synchronisation between steps. The block size depends on
+ * the batch size only (never on the thread count), so results do not depend on the
+ * thread count; larger blocks amortise OpenBLAS' packing of the recurrent kernel. */
+static int64_t lstm_rows(int64_t B) { return B >= 256 ? 64 : B >= 64 ? 32 : 16; }
 
 /* Gate nonlinearities and the cell update of one step for rows [0, nb) (row stride B). */
 static void lstm_cell(float *restrict z, float *restrict hn, float *restrict cn,
@@ -81,7 +83,7 @@ void scarp_lstm_forward(float *h, float *c, float *gates, float *hm, const float
     for (int64_t r = 0; r < (int64_t)N * B; r++) memcpy(gates + r * G, b, sizeof(float) * G);
     // gates (N·B, 4U) += x (N·B, In) · wx (In, 4U): all steps at once
     scarp_sgemm(0, 0, (int)(N * B), (int)G, In, 1.0f, x, In, wx, (int)G, 1.0f, gates, (int)G);
-    const int64_t blocks = (B + LSTM_ROWS - 1) / LSTM_ROWS;
+    const int64_t LSTM_ROWS = lstm_rows(B), blocks = (B + LSTM_ROWS - 1) / LSTM_ROWS;
     int nthreads = omp_in_parallel() ? 1 : scarp_threads_get();
     if (nthreads > blocks) nthreads = (int)blocks;
 #pragma omp parallel num_threads(nthreads)
@@ -112,7 +114,7 @@ void scarp_lstm_backward(float *dx, float *dwx, float *dwh, float *db, float *dz
                          const float *mask, int N, int64_t B, int In, int U)
 {
     const int64_t BU = B * U, G = 4 * (int64_t)U;
-    const int64_t blocks = (B + LSTM_ROWS - 1) / LSTM_ROWS;
+    const int64_t LSTM_ROWS = lstm_rows(B), blocks = (B + LSTM_ROWS - 1) / LSTM_ROWS;
     int nthreads = omp_in_parallel() ? 1 : scarp_threads_get();
     if (nthreads > blocks) nthreads = (int)blocks;
 #pragma omp parallel num_threads(nthreads)
@@ -164,7 +166,7 @@ void scarp_lstm_backward(float *dx, float *dwx, float *dwh, float *db, float *dz
     scarp_sgemm(1, 0, U, (int)G, NB, 1.0f, hm, U, dz, (int)G, 1.0f, dwh, (int)G);
     // dwx (In, 4U) += xᵀ (In, N·B) · dz
     scarp_sgemm(1, 0, In, (int)G, NB, 1.0f, x, In, dz, (int)G, 1.0f, dwx, (int)G);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)NB * G > (1 << 15))
     for (int64_t j = 0; j < G; j++) {
         double s = 0.0;
         for (int r = 0; r < NB; r++) s += dz[(int64_t)r * G + j];

@@ -6,7 +6,7 @@
 void scarp_maxpool2_forward(float *out, int32_t *argmax, const float *inp, int64_t P, int h, int wd)
 {
     const int hp = h / 2, wp = wd / 2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (P * h * wd > (1 << 15))
     for (int64_t p = 0; p < P; p++) {
         const float *plane = inp + p * h * wd;
         float *o = out + p * hp * wp;
@@ -28,7 +28,7 @@ void scarp_maxpool2_backward(float *dinp, const float *dout, const int32_t *argm
                              int h, int wd)
 {
     const int hp = h / 2, wp = wd / 2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (P * h * wd > (1 << 15))
     for (int64_t p = 0; p < P; p++) {
         float *d = dinp + p * h * wd;
         const float *g = dout + p * hp * wp;

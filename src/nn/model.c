@@ -446,7 +446,7 @@ void nn_gather(const scarp_model *m, scarp_nn_workspace *ws, const scarp_nn_data
     if (has_cnn(s)) {
         const int64_t HW = (int64_t)s->H * s->W;
         /* (B,C,H,W) rows → (C,B,H,W) */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B * s->C * HW > (1 << 15))
         for (int c = 0; c < s->C; c++)
             for (int64_t i = 0; i < B; i++)
                 memcpy(ws->x[0] + ((int64_t)c * B + i) * HW,

@@ -66,6 +66,7 @@ scarp_status scarp_model_train(scarp_model *m, const scarp_nn_data *data, const 
                                const scarp_train_options *opts, scarp_train_history *hist)
 {
     const scarp_model_spec *s = &m->spec;
+    if (hist) memset(hist, 0, sizeof *hist); /* safe to free whatever happens */
     if (opts->epochs < 1 || opts->batch < 1)
         return scarp_fail(SCARP_ERR_USAGE, "train: epochs %d and batch %d must be >= 1", opts->epochs, opts->batch);
     if (!(opts->lr > 0) || !(opts->beta1 >= 0 && opts->beta1 < 1) || !(opts->beta2 >= 0 && opts->beta2 < 1) || !(opts->eps > 0))

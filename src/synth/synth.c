@@ -384,18 +384,6 @@ static scarp_status tile_pass(synth_ctx *c, const char *dir, cand_heap *global, 
         else scarp_raster_writer_abort(wr[l]);
         wr[l] = NULL;
     }
-    /* GDAL keeps category names in a PAM sidecar named after the file it wrote
-     * ("x.tif.partial.aux.xml"): give it the final name. */
-    for (int l = L_ERG; l <= L_LU; l++) {
-        char fin[4096], aux[4200], part[4200];
-        scarp_path_join(fin, sizeof fin, dir, l == L_ERG ? "erg.tif" : "landuse.tif");
-        snprintf(part, sizeof part, "%s.partial.aux.xml", fin);
-        snprintf(aux, sizeof aux, "%s.aux.xml", fin);
-        if (scarp_file_exists(part)) {
-            if (!st) st = scarp_commit_file(part, aux);
-            else remove(part);
-        }
-    }
 end:
     for (int l = 0; l < N_LAYERS; l++) scarp_raster_writer_abort(wr[l]);
     for (int s = 0; slots && s < B; s++) synth_tile_free(&slots[s]);
