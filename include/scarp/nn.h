@@ -51,8 +51,13 @@
  * (Keras momentum 0.99; the unbiased running variance is what TF's fused kernel and
  * PyTorch both keep).
  *
- * Threads: big GEMMs go to OpenBLAS (OpenMP build, follows scarp_threads_get()), pointwise
- * loops use OpenMP; never nested. Results are bit-identical for any thread count.
+ * Threads (scarp_threads_get()): every GEMM goes through scarp_sgemm (nn_layers.h), which
+ * cuts the output into shape-determined tiles shared by OpenMP threads, each a
+ * single-threaded OpenBLAS call; LSTM batch rows run in fixed blocks, one thread each;
+ * pointwise loops are OpenMP loops with fixed-order sums. So OpenBLAS and OpenMP never
+ * oversubscribe the cores, and results are bit-identical for any thread count. Called from
+ * inside a parallel region (e.g. a map engine's tile loop) everything runs on the caller's
+ * thread.
  */
 #ifndef SCARP_NN_H
 #define SCARP_NN_H

@@ -53,6 +53,12 @@ typedef struct {
     const uint8_t (*colors)[4];     /* Byte rasters: RGBA colour table (n_classes) */
     int n_classes;
     int cog;                        /* 1: write a Cloud-Optimized GeoTIFF */
+    int fast;                       /* 1: ZSTD level 1 without predictor instead of DEFLATE (+ floating-
+                                       point predictor for Float32): ~4x faster to decode, ~2x faster to
+                                       write, 1.1-2x larger; for intermediate products read many times
+                                       (the layer stack). Ignored with cog. */
+    int threads;                    /* > 1: GDAL compresses blocks in that many worker threads (GTiff
+                                       NUM_THREADS); for a writer fed by one thread */
 } scarp_raster_meta;
 
 /* Writes a whole float layer (NaN → nodata) as a tiled, compressed GeoTIFF, crash-safely

@@ -34,7 +34,8 @@ static void help(FILE *f)
             "  --out DIR            output folder (created if missing; required)\n"
             "  --flow mfd|d8        flow routing: multiple (Freeman 1991, default) or single direction\n"
             "  --mfd-exponent P     MFD exponent (default 1.1, as SAGA)\n"
-            "  --river-area M2      contributing area (m²) above which a cell is a river (default 1e6)\n"
+            "  --river-area M2      contributing area (m²) from which a cell is a river\n"
+            "                       (default 1e6, or 100 cells when cells are larger than 100 x 100 m)\n"
             "  --only LIST          comma-separated subset of the outputs above (names without .tif)\n"
             "  --band N             DEM band (default 1)\n"
             "  --threads N          threads (0 = all cores, default)\n"
@@ -201,7 +202,7 @@ int cmd_terrain(int argc, char **argv)
 {
     cli_common common = {0};
     const char *flow = "mfd";
-    double exponent = SCARP_MFD_EXPONENT, river_area = 1e6;
+    double exponent = SCARP_MFD_EXPONENT, river_area = 0.0; /* 0: automatic */
     long band = 1;
     int want[N_OUT];
     for (int k = 0; k < N_OUT; k++) want[k] = 1;
@@ -291,9 +292,11 @@ int cmd_terrain(int argc, char **argv)
     for (int k = 0; k < N_OUT; k++)
         if ((st = scarp_path_join(wr.paths[k], sizeof wr.paths[k], common.out, OUTPUTS[k].name)) != SCARP_OK)
             goto end;
-    scarp_info("scarp terrain: %s, %lld x %lld cells (%s, cell %.4g x %.4g m at the centre row), %s flow",
-               dem_path, (long long)w, (long long)h, scarp_grid_crs_name(&grid), cs.dx_row[h / 2], cs.dy_row[h / 2],
-               flow);
+    /* default river threshold: 1 km², but never fewer than 100 cells (coarse DEMs) */
+    if (river_area == 0.0) river_area = fmax(1e6, 100.0 * cs.dx_row[h / 2] * cs.dy_row[h / 2]);
+    scarp_info("scarp terrain: %s, %lld x %lld cells (%s, cell %.4g x %.4g m at the centre row), %s flow, "
+               "rivers from %.4g m²", dem_path, (long long)w, (long long)h, scarp_grid_crs_name(&grid),
+               cs.dx_row[h / 2], cs.dy_row[h / 2], flow, river_area);
 
     /* what each output needs */
     const int need_slope = want[OUT_SLOPE] || want[OUT_TWI] || want[OUT_SPI];

@@ -9,6 +9,7 @@
 #include "scarp/alloc.h"
 #include "scarp/fsutil.h"
 #include "scarp/log.h"
+#include "scarp/progress.h"
 #include "scarp/raster.h"
 #include "scarp/terrain.h"
 #include "scarp/vector.h"
@@ -17,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +171,32 @@ static scarp_resample method_for(scarp_layer_kind kind)
     return kind == SCARP_KIND_CONTINUOUS ? SCARP_RESAMPLE_BILINEAR : SCARP_RESAMPLE_NEAREST;
 }
 
+/* ---- void bitmaps: which cells each layer leaves nodata ----
+ * Every producer (strip jobs, terrain, distances) marks its layer's NaN cells in a bitmap
+ * of the grid (1 bit per cell: 2 MB per layer at 4000², 25 MB at 2×10⁸ cells) as it
+ * writes the layer, so the valid mask is an AND of bitmaps instead of a second decode of
+ * every layer (it was 2.8 s of the kerman stack). A bitmap is only written by the job
+ * that produces its layer; byte-aligned strips (256 rows) keep jobs apart. */
+
+static scarp_status voids_alloc(uint8_t **voids, int li, int64_t cells)
+{
+    if (voids[li]) return SCARP_OK;
+    voids[li] = scarp_calloc((size_t)((cells + 7) / 8), 1);
+    return voids[li] ? SCARP_OK : SCARP_ERR_NOMEM;
+}
+
+/* Marks the NaN cells of v (n cells starting at flat index first). */
+static void voids_mark(uint8_t *bits, int64_t first, const float *v, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (isnan(v[i])) {
+            int64_t k = first + i;
+            bits[k >> 3] |= (uint8_t)(1u << (k & 7));
+        }
+}
+
+static inline int voids_get(const uint8_t *bits, int64_t k) { return (bits[k >> 3] >> (k & 7)) & 1; }
+
 /* ---- the reference grid ---- */
 
 static scarp_status layer_bounds_in(const char *path, const char *to_crs, double b[4])
@@ -274,7 +302,8 @@ typedef struct {
     layer_acc acc;
 } strip_job;
 
-static scarp_status run_strip_job(strip_job *job, const scarp_stack *s, scarp_preflight *pf, scarp_progress *p)
+static scarp_status run_strip_job(strip_job *job, const scarp_stack *s, uint8_t **voids, scarp_preflight *pf,
+                                  scarp_progress *p)
 {
     const scarp_grid *g = &s->grid;
     scarp_stack_layer *L = (scarp_stack_layer *)&s->layers[job->layer];
@@ -291,9 +320,10 @@ static scarp_status run_strip_job(strip_job *job, const scarp_stack *s, scarp_pr
     buf = scarp_malloc(n * sizeof(float));
     if (in2) buf2 = scarp_malloc(n * sizeof(float));
     if (!buf || (in2 && !buf2)) { st = SCARP_ERR_NOMEM; goto end; }
-    scarp_raster_meta meta = {.description = L->name};
+    scarp_raster_meta meta = {.description = L->name, .fast = 1};
     if ((st = scarp_raster_writer_open(&wr, L->path, g, SCARP_OUT_FLOAT32, &meta))) goto end;
     acc_init(&job->acc, L->kind == SCARP_KIND_CATEGORICAL);
+    uint8_t *bits = voids[job->layer];
     for (int64_t r = 0; r < g->height; r += STRIP_ROWS) {
         int64_t h = g->height - r < STRIP_ROWS ? g->height - r : STRIP_ROWS;
         size_t cells = (size_t)h * (size_t)g->width;
@@ -303,6 +333,7 @@ static scarp_status run_strip_job(strip_job *job, const scarp_stack *s, scarp_pr
             if ((st = scarp_ndvi(buf, buf2, (int64_t)cells, buf))) goto end;
         }
         if ((st = acc_add(&job->acc, buf, cells, in->path))) goto end;
+        voids_mark(bits, r * g->width, buf, (int64_t)cells);
         if ((st = scarp_raster_writer_write(wr, 0, r, g->width, h, buf))) goto end;
         if ((st = scarp_progress_step(p, h))) {
             st = scarp_fail(SCARP_ERR_CANCELLED, "layer stack: cancelled");
@@ -328,7 +359,7 @@ end:
 
 /* ---- phase 2: DEM derivatives (whole DEM in memory) ---- */
 
-static scarp_status write_whole(scarp_stack *s, int li, const float *data)
+static scarp_status write_whole(scarp_stack *s, uint8_t **voids, int li, const float *data)
 {
     scarp_stack_layer *L = &s->layers[li];
     layer_acc acc;
@@ -336,13 +367,18 @@ static scarp_status write_whole(scarp_stack *s, int li, const float *data)
     scarp_status st = acc_add(&acc, data, (size_t)scarp_grid_cells(&s->grid), L->name);
     if (st) return st;
     if (acc.n == 0) return scarp_fail(SCARP_ERR_INPUT, "layer %s: no valid cell on the grid", L->name);
-    scarp_raster_meta meta = {.description = L->name};
+    if ((st = voids_alloc(voids, li, scarp_grid_cells(&s->grid)))) return st;
+    voids_mark(voids[li], 0, data, scarp_grid_cells(&s->grid));
+    /* one writer fed by this thread: GDAL's workers compress its blocks in parallel */
+    scarp_raster_meta meta = {.description = L->name, .fast = 1, .threads = omp_get_max_threads()};
+    double t0 = scarp_now();
     if ((st = scarp_raster_write(L->path, &s->grid, data, SCARP_OUT_FLOAT32, &meta))) return st;
+    scarp_debug("stack:   write %-16s %.2f s", L->name, scarp_now() - t0);
     return acc_finish(&acc, L);
 }
 
 static scarp_status derive_terrain(scarp_stack *s, const scarp_config *cfg, int dem_layer, unsigned derive,
-                                   int want_river_distance, const char *dir, scarp_progress *p)
+                                   int want_river_distance, const char *dir, uint8_t **voids, scarp_progress *p)
 {
     const scarp_grid *g = &s->grid;
     int64_t W = g->width, H = g->height, N = W * H;
@@ -352,8 +388,10 @@ static scarp_status derive_terrain(scarp_stack *s, const scarp_config *cfg, int 
     scarp_grid own;
     scarp_grid_init(&own);
     int li;
+    double t0 = scarp_now();
     scarp_status st = scarp_raster_read(s->layers[dem_layer].path, 1, &own, &dem);
     if (st) goto end;
+    scarp_debug("stack:   dem read in %.2f s", scarp_now() - t0);
     if ((st = scarp_cellsize_init(&cs, g))) goto end;
     a = scarp_malloc((size_t)N * sizeof(float));
     b = scarp_malloc((size_t)N * sizeof(float));
@@ -362,25 +400,27 @@ static scarp_status derive_terrain(scarp_stack *s, const scarp_config *cfg, int 
     scarp_progress_begin(p, "terrain derivatives", total);
     if (derive & (SCARP_DERIVE_SLOPE | SCARP_DERIVE_ASPECT)) {
         if ((st = scarp_slope_aspect(dem, W, H, &cs, a, b))) goto end;
+        scarp_debug("stack:   slope/aspect computed at %.2f s", scarp_now() - t0);
         if (derive & SCARP_DERIVE_SLOPE) {
             if ((st = add_layer(s, "slope", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir, &li)) ||
-                (st = write_whole(s, li, a)))
+                (st = write_whole(s, voids, li, a)))
                 goto end;
         }
         if (derive & SCARP_DERIVE_ASPECT) {
             if ((st = add_layer(s, "aspect", SCARP_KIND_CIRCULAR, SCARP_SOURCE_DERIVED, dir, &li)) ||
-                (st = write_whole(s, li, b)))
+                (st = write_whole(s, voids, li, b)))
                 goto end;
         }
     }
     scarp_progress_step(p, 1), steps++;
     if (derive & SCARP_DERIVE_CURVATURE) {
         if ((st = scarp_curvature(dem, W, H, &cs, a, b))) goto end;
+        scarp_debug("stack:   curvature computed at %.2f s", scarp_now() - t0);
         if ((st = add_layer(s, "plan_curvature", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir, &li)) ||
-            (st = write_whole(s, li, a)))
+            (st = write_whole(s, voids, li, a)))
             goto end;
         if ((st = add_layer(s, "profile_curvature", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir, &li)) ||
-            (st = write_whole(s, li, b)))
+            (st = write_whole(s, voids, li, b)))
             goto end;
     }
     scarp_progress_step(p, 1), steps++;
@@ -389,6 +429,7 @@ static scarp_status derive_terrain(scarp_stack *s, const scarp_config *cfg, int 
         filled = dem;
         dem = NULL;
         if ((st = scarp_fill_depressions(filled, W, H, 1, filled, NULL))) goto end;
+        scarp_debug("stack:   filled at %.2f s", scarp_now() - t0);
         scarp_progress_step(p, 1), steps++;
         acc = a;
         a = NULL;
@@ -397,6 +438,7 @@ static scarp_status derive_terrain(scarp_stack *s, const scarp_config *cfg, int 
         else
             st = scarp_flow_accumulation_mfd(filled, W, H, &cs, SCARP_MFD_EXPONENT, acc, NULL);
         if (st) goto end;
+        scarp_debug("stack:   flow accumulation at %.2f s", scarp_now() - t0);
         scarp_progress_step(p, 1), steps++;
         if (want_river_distance) {
             double km2 = cfg->river_threshold_km2 > 0 ? cfg->river_threshold_km2 : 1.0;
@@ -412,23 +454,24 @@ static scarp_status derive_terrain(scarp_stack *s, const scarp_config *cfg, int 
             }
             if ((st = scarp_distance_transform(mask, W, H, &cs, b, NULL))) goto end;
             if ((st = add_layer(s, "dist_rivers", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DISTANCE, dir, &li)) ||
-                (st = write_whole(s, li, b)))
+                (st = write_whole(s, voids, li, b)))
                 goto end;
         }
         if (derive & (SCARP_DERIVE_TWI | SCARP_DERIVE_SPI)) {
             /* slope of the filled surface: filled pits are flat, hence wet (large TWI) */
             if ((st = scarp_slope_aspect(filled, W, H, &cs, b, NULL))) goto end;
             if ((st = scarp_specific_catchment_area(acc, W, H, &cs, acc))) goto end;
+            scarp_debug("stack:   slope of filled + sca at %.2f s", scarp_now() - t0);
             if (derive & SCARP_DERIVE_TWI) {
                 if ((st = scarp_twi(acc, b, N, SCARP_MIN_TAN_SLOPE, filled))) goto end;
                 if ((st = add_layer(s, "twi", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir, &li)) ||
-                    (st = write_whole(s, li, filled)))
+                    (st = write_whole(s, voids, li, filled)))
                     goto end;
             }
             if (derive & SCARP_DERIVE_SPI) {
                 if ((st = scarp_spi_ln(acc, b, N, SCARP_MIN_TAN_SLOPE, b))) goto end;
                 if ((st = add_layer(s, "spi", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir, &li)) ||
-                    (st = write_whole(s, li, b)))
+                    (st = write_whole(s, voids, li, b)))
                     goto end;
             }
         }
@@ -449,7 +492,7 @@ end:
 
 /* ---- phase 3: distance layers from vectors ---- */
 
-static scarp_status distance_layer(scarp_stack *s, int li, scarp_preflight_input *in)
+static scarp_status distance_layer(scarp_stack *s, uint8_t **voids, int li, scarp_preflight_input *in)
 {
     const scarp_grid *g = &s->grid;
     int64_t N = scarp_grid_cells(g);
@@ -460,7 +503,7 @@ static scarp_status distance_layer(scarp_stack *s, int li, scarp_preflight_input
     if (!st) st = scarp_vector_rasterize(in->path, g, mask, &in->n_features);
     if (!st) st = scarp_cellsize_init(&cs, g);
     if (!st) st = scarp_distance_transform(mask, g->width, g->height, &cs, dist, NULL);
-    if (!st) st = write_whole(s, li, dist);
+    if (!st) st = write_whole(s, voids, li, dist);
     scarp_cellsize_free(&cs);
     scarp_free(mask);
     scarp_free(dist);
@@ -484,41 +527,43 @@ static void vector_crs_name(const char *path, char *out, size_t sz)
 
 /* ---- phase 4: the valid mask ---- */
 
-static scarp_status build_valid(scarp_stack *s, scarp_preflight *pf, const char *dir, scarp_progress *p)
+static scarp_status build_valid(scarp_stack *s, uint8_t *const *voids, scarp_preflight *pf, const char *dir,
+                                scarp_progress *p)
 {
     const scarp_grid *g = &s->grid;
-    int L = s->n_layers;
-    scarp_warped **w = scarp_calloc((size_t)L, sizeof *w);
+    const int L = s->n_layers;
     size_t n = (size_t)g->width * STRIP_ROWS;
-    float *buf = scarp_malloc((size_t)L * n * sizeof(float));
     float *vout = scarp_malloc(n * sizeof(float));
     scarp_raster_writer *wr = NULL;
-    scarp_status st = (!w || !buf || !vout) ? SCARP_ERR_NOMEM : SCARP_OK;
+    scarp_status st = vout ? SCARP_OK : SCARP_ERR_NOMEM;
     if (st) goto end;
-    for (int l = 0; l < L && !st; l++)
-        st = scarp_warped_open(&w[l], s->layers[l].path, 1, g, SCARP_RESAMPLE_NEAREST, NULL);
-    if (st) goto end;
+    for (int l = 0; l < L; l++)
+        if (!voids[l]) {
+            st = scarp_fail(SCARP_ERR_INTERNAL, "layer stack: layer %s has no void bitmap", s->layers[l].name);
+            goto end;
+        }
     if ((st = scarp_path_join(s->valid_path, sizeof s->valid_path, dir, "valid.tif"))) goto end;
-    scarp_raster_meta meta = {.description = "valid: 1 where every layer is valid"};
+    scarp_raster_meta meta = {.description = "valid: 1 where every layer is valid", .fast = 1};
     if ((st = scarp_raster_writer_open(&wr, s->valid_path, g, SCARP_OUT_BYTE, &meta))) goto end;
     scarp_progress_begin(p, "valid mask", g->height);
     s->valid_cells = 0;
+    int64_t nodata[SCARP_STACK_MAX_LAYERS] = {0}, only[SCARP_STACK_MAX_LAYERS] = {0}, valid = 0;
     for (int64_t r = 0; r < g->height; r += STRIP_ROWS) {
         int64_t h = g->height - r < STRIP_ROWS ? g->height - r : STRIP_ROWS;
-        size_t cells = (size_t)h * (size_t)g->width;
-        for (int l = 0; l < L; l++)
-            if ((st = scarp_warped_read(w[l], 0, r, g->width, h, buf + (size_t)l * n))) goto end;
-        for (size_t i = 0; i < cells; i++) {
+        int64_t first = r * g->width, cells = h * g->width;
+        /* integer sums: the same for any thread count */
+#pragma omp parallel for schedule(static) reduction(+ : nodata[:L], only[:L], valid)
+        for (int64_t i = 0; i < cells; i++) {
             int bad = 0, who = -1;
             for (int l = 0; l < L; l++)
-                if (isnan(buf[(size_t)l * n + i])) {
+                if (voids_get(voids[l], first + i)) {
                     bad++;
                     who = l;
-                    pf->nodata_cells[l]++;
+                    nodata[l]++;
                 }
-            if (bad == 1) pf->only_void_cells[who]++;
+            if (bad == 1) only[who]++;
             vout[i] = bad ? 0.0f : 1.0f;
-            s->valid_cells += !bad;
+            valid += !bad;
         }
         if ((st = scarp_raster_writer_write(wr, 0, r, g->width, h, vout))) goto end;
         if (scarp_progress_step(p, h)) {
@@ -527,6 +572,11 @@ static scarp_status build_valid(scarp_stack *s, scarp_preflight *pf, const char 
         }
     }
     scarp_progress_end(p);
+    s->valid_cells = valid;
+    for (int l = 0; l < L; l++) {
+        pf->nodata_cells[l] += nodata[l];
+        pf->only_void_cells[l] += only[l];
+    }
     if (s->valid_cells == 0) {
         int worst = 0;
         for (int l = 1; l < L; l++)
@@ -540,10 +590,6 @@ static scarp_status build_valid(scarp_stack *s, scarp_preflight *pf, const char 
     wr = NULL;
 end:
     scarp_raster_writer_abort(wr);
-    if (w)
-        for (int l = 0; l < L; l++) scarp_warped_close(w[l]);
-    scarp_free(w);
-    scarp_free(buf);
     scarp_free(vout);
     return st;
 }
@@ -731,6 +777,7 @@ scarp_status scarp_stack_build(const scarp_config *cfg, const char *out_dir, sca
     scarp_stack *s = stack;
     scarp_preflight *pf = scarp_calloc(1, sizeof *pf);
     strip_job *jobs = scarp_calloc(SCARP_STACK_MAX_LAYERS, sizeof *jobs);
+    uint8_t *voids[SCARP_STACK_MAX_LAYERS] = {0}; /* per layer: 1 bit per cell, set where nodata */
     char final_dir[1100], part_dir[1100], old_dir[1100];
     int n_jobs = 0, dir_made = 0;
     scarp_status st = (!pf || !jobs) ? SCARP_ERR_NOMEM : SCARP_OK;
@@ -813,10 +860,13 @@ scarp_status scarp_stack_build(const scarp_config *cfg, const char *out_dir, sca
         }
         jobs[n_jobs++] = (strip_job){.layer = li, .input = pf->n_inputs - 2, .input2 = pf->n_inputs - 1};
     }
+    double t0 = scarp_now();
+    for (int j = 0; j < n_jobs && !st; j++) st = voids_alloc(voids, jobs[j].layer, scarp_grid_cells(&s->grid));
+    if (st) goto end;
     scarp_progress_begin(p, "warping layers", (int64_t)n_jobs * s->grid.height);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int j = 0; j < n_jobs; j++) {
-        jobs[j].st = run_strip_job(&jobs[j], s, pf, p);
+        jobs[j].st = run_strip_job(&jobs[j], s, voids, pf, p);
         if (jobs[j].st) snprintf(jobs[j].msg, sizeof jobs[j].msg, "%s", scarp_last_error());
     }
     scarp_progress_end(p);
@@ -826,6 +876,7 @@ scarp_status scarp_stack_build(const scarp_config *cfg, const char *out_dir, sca
             goto end;
         }
 
+    scarp_debug("stack: %-20s done at %.2f s", "warping", scarp_now() - t0);
     /* Phase 2: DEM derivatives. */
     int has_river_vector = 0;
     for (int i = 0; i < cfg->n_distances; i++) has_river_vector |= strcmp(cfg->distances[i].name, "rivers") == 0;
@@ -835,9 +886,10 @@ scarp_status scarp_stack_build(const scarp_config *cfg, const char *out_dir, sca
         snprintf(pf->note, sizeof pf->note, "DEM derivatives from layer %s (flow %s%s)",
                  cfg->layers[dem_layer_cfg].name, strcmp(cfg->flow, "d8") == 0 ? "d8" : "mfd",
                  rivers ? ", rivers from an accumulation threshold" : "");
-        if ((st = derive_terrain(s, cfg, dem_layer_cfg, derive, rivers, part_dir, p))) goto end;
+        if ((st = derive_terrain(s, cfg, dem_layer_cfg, derive, rivers, part_dir, voids, p))) goto end;
     }
 
+    scarp_debug("stack: %-20s done at %.2f s", "terrain", scarp_now() - t0);
     /* Phase 3: distance layers. */
     for (int i = 0; i < cfg->n_distances; i++) {
         char name[80];
@@ -850,12 +902,14 @@ scarp_status scarp_stack_build(const scarp_config *cfg, const char *out_dir, sca
         snprintf(in->path, sizeof in->path, "%s", cfg->distances[i].path);
         in->is_vector = 1;
         in->layer = li;
-        if ((st = distance_layer(s, li, in))) goto end;
+        if ((st = distance_layer(s, voids, li, in))) goto end;
         vector_crs_name(in->path, in->vector_crs, sizeof in->vector_crs);
     }
 
+    scarp_debug("stack: %-20s done at %.2f s", "distances", scarp_now() - t0);
     /* Phase 4: valid mask, stack.json, then the whole folder goes into place. */
-    if ((st = build_valid(s, pf, part_dir, p))) goto end;
+    if ((st = build_valid(s, voids, pf, part_dir, p))) goto end;
+    scarp_debug("stack: %-20s done at %.2f s", "valid mask", scarp_now() - t0);
     if ((st = write_stack_json(s, part_dir, pf))) goto end;
     remove_flat_dir(old_dir);
     if (rename(final_dir, old_dir) != 0 && scarp_file_exists(final_dir)) {
@@ -881,6 +935,7 @@ end:
     if (st) scarp_stack_free(s);
     scarp_free(pf);
     scarp_free(jobs);
+    for (int l = 0; l < SCARP_STACK_MAX_LAYERS; l++) scarp_free(voids[l]);
     return st;
 }
 

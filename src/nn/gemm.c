@@ -11,7 +11,9 @@
 #include "scarp/nn_layers.h"
 #include "scarp/threads.h"
 
-/* Tile width: a function of the shape only (never of the thread count). */
+/* Tile width: a function of the shape only, never of the thread count. (Splitting the
+ * columns differently DOES change results: OpenBLAS' edge kernels for the N remainder
+ * accumulate in another order — measured, test_nn_model's determinism test catches it.) */
 static int tile_width(int M, int N, int K)
 {
     const double work = 2.0 * M * (double)N * K;
@@ -25,10 +27,10 @@ static int tile_width(int M, int N, int K)
 void scarp_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                  const float *B, int ldb, float beta, float *C, int ldc)
 {
+    int nthreads = omp_in_parallel() ? 1 : scarp_threads_get();
     const int tw = tile_width(M, N, K);
     const int tiles = (N + tw - 1) / tw;
     const enum CBLAS_TRANSPOSE ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
-    int nthreads = omp_in_parallel() ? 1 : scarp_threads_get();
     if (nthreads > tiles) nthreads = tiles;
 #pragma omp parallel num_threads(nthreads)
     {

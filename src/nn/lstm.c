@@ -166,11 +166,16 @@ void scarp_lstm_backward(float *dx, float *dwx, float *dwh, float *db, float *dz
     scarp_sgemm(1, 0, U, (int)G, NB, 1.0f, hm, U, dz, (int)G, 1.0f, dwh, (int)G);
     // dwx (In, 4U) += xᵀ (In, N·B) · dz
     scarp_sgemm(1, 0, In, (int)G, NB, 1.0f, x, In, dz, (int)G, 1.0f, dwx, (int)G);
+    /* bias gradient: column sums in row order (fixed), 64 columns per task, rows streamed */
 #pragma omp parallel for schedule(static) if ((int64_t)NB * G > (1 << 15))
-    for (int64_t j = 0; j < G; j++) {
-        double s = 0.0;
-        for (int r = 0; r < NB; r++) s += dz[(int64_t)r * G + j];
-        db[j] += (float)s;
+    for (int64_t j0 = 0; j0 < G; j0 += 64) {
+        const int64_t nj = G - j0 < 64 ? G - j0 : 64;
+        double acc[64] = {0};
+        for (int r = 0; r < NB; r++) {
+            const float *row = dz + (int64_t)r * G + j0;
+            for (int64_t j = 0; j < nj; j++) acc[j] += row[j];
+        }
+        for (int64_t j = 0; j < nj; j++) db[j0 + j] += (float)acc[j];
     }
     // dx (N·B, In) += dz (N·B, 4U) · wxᵀ (4U, In)
     if (dx) scarp_sgemm(0, 1, NB, In, (int)G, 1.0f, dz, (int)G, wx, (int)G, 1.0f, dx, In);

@@ -13,6 +13,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/scarp-fault-disk.XXXXXX")
 MOUNTS=()
 cleanup() { for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null; done; rm -rf "$T"; }
 trap cleanup EXIT
+trap "exit 1" INT TERM HUP
 . "$(dirname "$0")/fault_lib.bash"
 export OMP_NUM_THREADS=2
 SIZE=192x192 EVENTS=40

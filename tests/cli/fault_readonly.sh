@@ -18,6 +18,7 @@ cleanup() {
   rm -rf "$T"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM HUP
 . "$(dirname "$0")/fault_lib.bash"
 export OMP_NUM_THREADS=2
 
