@@ -2,7 +2,7 @@
  * the centre of one spatial channel AND on the antecedent rainfall sum, the cnn_lstm
  * reaches a held-out AUC > 0.95, while the CNN-only model, blind to rainfall, cannot
  * (clearly lower AUC); the MLP on the two true summary features learns too.
- * SCARP_TEST_SLOW (trains three small networks; ~10 s in Release, minutes under ASan). */
+ * SCARP_TEST_SLOW (trains three small networks: ~30 CPU-seconds in Release, far more under ASan). */
 #include <stdint.h>
 #include <stdlib.h>
 

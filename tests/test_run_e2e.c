@@ -117,7 +117,10 @@ static void test_rerun_reuses_everything(void)
     CHECK(log_has("run2.log", "prepare reused"));
     CHECK(log_has("run2.log", "map reused"));
     CHECK(log_has("run2.log", "evaluate reused"));
-    CHECK(!log_has("run2.log", "== train"));
+    /* "== train NAME" alone on a line means NAME was trained; reuse says "unchanged". */
+    CHECK(!log_has("run2.log", "== train cnn_lstm\n"));
+    CHECK(!log_has("run2.log", "== train forest\n"));
+    CHECK(log_has("run2.log", "== train cnn_lstm: unchanged"));
 }
 
 static void test_one_model_key_retrains_one_model(void)
@@ -131,8 +134,9 @@ static void test_one_model_key_retrains_one_model(void)
     CHECK(mtime_ns("models/cnn_lstm.model") == cnn);
     CHECK(mtime_ns("models/svm.model") == svm);
     CHECK(log_has("run3.log", "prepare reused"));
-    CHECK(log_has("run3.log", "== train forest"));
-    CHECK(!log_has("run3.log", "== train cnn_lstm"));
+    CHECK(log_has("run3.log", "== train forest\n"));
+    CHECK(!log_has("run3.log", "== train cnn_lstm\n"));
+    CHECK(!log_has("run3.log", "== train svm\n"));
 }
 
 int main(void)

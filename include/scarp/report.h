@@ -11,7 +11,7 @@
  * members are shown in a table there (numbers, strings, and arrays of objects as
  * sub-tables, e.g. per-class area/landslide shares). `scarp evaluate` run after
  * `scarp map` (as `scarp run` does) therefore includes the map figures.
- * Implemented in src/report/{plot,figures,json,html}.c. */
+ * Implemented in src/report/{plot,figures,json,html,train_run,evaluate_run,stage_common}.c. */
 #ifndef SCARP_REPORT_H
 #define SCARP_REPORT_H
 #include <stddef.h>

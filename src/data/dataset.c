@@ -240,13 +240,19 @@ scarp_status scarp_dataset_load(scarp_dataset *d, const char *path)
     d->C = dims[0], d->H = dims[1], d->W = dims[2], d->N = dims[3], d->T = dims[4], d->F = dims[5];
     d->folds = dims[6], d->repeats = dims[7];
     int n_factors = dims[8];
-    /* the fixed part of the size must fit in the file before anything is allocated */
-    long long fixed = 8 + 4 + 4 + 8 + (long long)sizeof dims + 8 + 4 + 48 + 16 +
-                      4LL * n * d->C * d->H * d->W + ((flags & 1) ? 4LL * n * d->N * d->T : 0) + 4LL * n * d->F +
-                      n * (1 + 8 + 8 + 8 + 8 + 4 + 1 + 4) + ((flags & 2) ? 2LL * n * d->repeats : 0) +
-                      64LL * d->C + 64LL * d->F + (long long)wkt_bytes + (long long)norm_bytes + 4;
-    if (fixed > fsize) {
-        st = scarp_fail(SCARP_ERR_INPUT, "%s: truncated (%lld bytes, at least %lld needed)", path, fsize, fixed);
+    if ((flags & 2) && d->repeats < 1) { /* fold rows are stored per repeat: 0 would index past them */
+        st = scarp_fail(SCARP_ERR_INPUT, "%s: damaged dataset header (folds stored with %d repeats)", path, d->repeats);
+        goto fail;
+    }
+    /* the fixed part of the size must fit in the file before anything is allocated;
+     * in double: a damaged header's products overflow 64-bit integers (n up to 2^40) */
+    double dn = (double)n;
+    double fixed = 8 + 4 + 4 + 8 + (double)sizeof dims + 8 + 4 + 48 + 16 + 4.0 * dn * d->C * d->H * d->W +
+                   ((flags & 1) ? 4.0 * dn * d->N * d->T : 0) + 4.0 * dn * d->F + dn * (1 + 8 + 8 + 8 + 8 + 4 + 1 + 4) +
+                   ((flags & 2) ? 2.0 * dn * d->repeats : 0) + 64.0 * d->C + 64.0 * d->F + (double)wkt_bytes +
+                   (double)norm_bytes + 4;
+    if (fixed > (double)fsize) {
+        st = scarp_fail(SCARP_ERR_INPUT, "%s: truncated (%lld bytes, at least %.0f needed)", path, fsize, fixed);
         goto fail;
     }
     size_t sz_p = sizeof(float) * (size_t)n * d->C * d->H * d->W;
@@ -328,6 +334,11 @@ scarp_status scarp_dataset_load(scarp_dataset *d, const char *path)
     }
     if (crc_calc != crc_file) {
         st = scarp_fail(SCARP_ERR_INPUT, "%s: CRC mismatch: the dataset file is damaged", path);
+        goto fail;
+    }
+    if (ftell(r.f) != fsize) { /* bytes after the CRC: not a file this code wrote */
+        st = scarp_fail(SCARP_ERR_INPUT, "%s: %lld unexpected bytes after the end of the dataset", path,
+                        fsize - (long long)ftell(r.f));
         goto fail;
     }
     for (int64_t i = 0; i < n; i++)

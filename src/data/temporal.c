@@ -4,6 +4,7 @@
  * (Shepard 1968, "A two-dimensional interpolation function for irregularly-spaced data",
  * ACM '68, doi:10.1145/800186.810616) or by the nearest station, evaluated at the centre of
  * the temporal grid cell holding the location. Dates: Hinnant's days_from_civil. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +200,12 @@ static scarp_status read_stations(tseries *s, const char *path, const scarp_conf
         if ((st = scarp_csv_double(&csv, i, cy, &s->sy[i], NULL)) != SCARP_OK) goto done;
     }
     if (crs[0]) st = scarp_transform_points(crs, grid->wkt, s->sx, s->sy, s->n_st, path);
+    /* a station PROJ cannot place (latitude 95) comes back NaN: name it, never carry it */
+    for (int64_t i = 0; i < s->n_st && !st; i++)
+        if (!isfinite(s->sx[i]) || !isfinite(s->sy[i]))
+            st = scarp_fail(SCARP_ERR_INPUT, "%s:%lld: station '%s': its coordinates cannot be transformed to the "
+                            "grid's CRS (outside the valid range of %s?)", path, (long long)csv.line[i], s->ids[i],
+                            crs[0] ? crs : "the grid CRS");
 done:
     scarp_csv_free(&csv);
     return st;
@@ -296,6 +303,13 @@ static scarp_status read_series(tseries *s, const char *path, const char *statio
             double v;
             int missing;
             if ((st = scarp_csv_double(&csv, i, j, &v, &missing)) != SCARP_OK) {
+                scarp_free(seen);
+                goto done;
+            }
+            /* series are kept as float: a finite double beyond its range would become inf */
+            if (!missing && fabs(v) > FLT_MAX) {
+                st = scarp_fail(SCARP_ERR_INPUT, "%s:%lld: column %d: value %g is beyond the float range (±%g)", path,
+                                (long long)csv.line[i], j + 1, v, (double)FLT_MAX);
                 scarp_free(seen);
                 goto done;
             }
