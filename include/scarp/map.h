@@ -136,7 +136,8 @@ typedef struct {
     int64_t cells, valid_cells, tiles, tiles_skipped;
     double seconds_compute, seconds_assemble;
     double cells_per_second;  /* valid + invalid grid cells of computed tiles / compute time */
-    char date[16];            /* the map date (yyyy-mm-dd) or "" */
+    char date[16];            /* the map date (yyyy-mm-dd) or "" (no temporal input) */
+    char date_rule[96];       /* how it was chosen: "auto: ..." (wettest window) or "[map] date" */
     double breaks[SCARP_CLASSES_MAX - 1];
     scarp_class_stats stats;
     double success_auc, prediction_auc;

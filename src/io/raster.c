@@ -425,6 +425,9 @@ scarp_status scarp_raster_writer_open(scarp_raster_writer **out, const char *pat
         opts = CSLSetNameValue(opts, "ZSTD_LEVEL", "1");
     } else {
         opts = CSLSetNameValue(opts, "COMPRESS", "DEFLATE");
+        /* Level 1: ~2.5x faster to write than the default 6 for a few % more bytes;
+         * deterministic, so identical inputs still give identical files. */
+        opts = CSLSetNameValue(opts, "ZLEVEL", "1");
         if (type == SCARP_OUT_FLOAT32) opts = CSLSetNameValue(opts, "PREDICTOR", "3");
     }
     wr->ds = GDALCreate(drv, wr->partial_path, (int)grid->width, (int)grid->height, 1, gdal_type(type), opts);

@@ -418,6 +418,7 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
         cJSON_AddStringToObject(root, "model", base);
         cJSON_AddNumberToObject(root, "ensemble_models", n_models);
         cJSON_AddStringToObject(root, "date", rep->date);
+        cJSON_AddStringToObject(root, "date_rule", rep->date_rule);
         cJSON_AddNumberToObject(root, "width", (double)W);
         cJSON_AddNumberToObject(root, "height", (double)H);
         cJSON_AddNumberToObject(root, "valid_cells", (double)valid);

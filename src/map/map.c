@@ -164,7 +164,7 @@ typedef struct {
     int32_t *tidx;       /* (th·tw) */
     int64_t *tcol, *trow;/* per column / row of the tile */
     size_t tcap;         /* capacity in temporal cells of the buffers below */
-    float *seq_raw, *seq, *h, *G, *summ, *gprob;
+    float *seq_raw, *seq, *h, *G, *summ, *gprob, *gz2; /* per temporal cell */
     float *tab, *z1, *z2;/* (TAB_CHUNK, F / H1 / H2) */
 } thread_ctx;
 
@@ -178,7 +178,7 @@ static void ctx_free(thread_ctx *c, int n_models)
     scarp_free(c->raw), scarp_free(c->valid), scarp_free(c->xin), scarp_free(c->prob), scarp_free(c->out);
     scarp_free(c->tidx), scarp_free(c->tcol), scarp_free(c->trow);
     scarp_free(c->seq_raw), scarp_free(c->seq), scarp_free(c->h), scarp_free(c->G), scarp_free(c->summ);
-    scarp_free(c->gprob), scarp_free(c->tab), scarp_free(c->z1), scarp_free(c->z2);
+    scarp_free(c->gprob), scarp_free(c->gz2), scarp_free(c->tab), scarp_free(c->z1), scarp_free(c->z2);
     memset(c, 0, sizeof *c);
 }
 
@@ -194,6 +194,15 @@ static int head_h2(const map_job *job)
     int h = 1;
     for (int i = 0; i < job->n_models; i++)
         if (!job->models[i].classic && job->models[i].net.H2 > h) h = job->models[i].net.H2;
+    return h;
+}
+
+/* Widest LSTM feature vector of the models (the per-temporal-cell h buffer). */
+static int lstm_width(const map_job *job)
+{
+    int h = 1;
+    for (int i = 0; i < job->n_models; i++)
+        if (!job->models[i].classic && job->models[i].nn.lstm_features > h) h = job->models[i].nn.lstm_features;
     return h;
 }
 
@@ -237,10 +246,10 @@ static scarp_status ctx_temporal_reserve(thread_ctx *c, const map_job *job, size
 {
     if (n <= c->tcap) return SCARP_OK;
     const size_t NT = job->norm.N * job->norm.T > 0 ? (size_t)job->norm.N * job->norm.T : 1;
-    const int H1 = head_h1(job), S = job->norm.S > 0 ? job->norm.S : 1;
-    float **bufs[] = {&c->seq_raw, &c->seq, &c->h, &c->G, &c->summ, &c->gprob};
-    const size_t per[] = {NT, NT, 256, (size_t)H1, (size_t)S, 1};
-    for (int i = 0; i < 6; i++) {
+    const int H1 = head_h1(job), H2 = head_h2(job), S = job->norm.S > 0 ? job->norm.S : 1;
+    float **bufs[] = {&c->seq_raw, &c->seq, &c->h, &c->G, &c->summ, &c->gprob, &c->gz2};
+    const size_t per[] = {NT, NT, (size_t)lstm_width(job), (size_t)H1, (size_t)S, 1, (size_t)H2};
+    for (int i = 0; i < 7; i++) {
         float *p = scarp_realloc(*bufs[i], n * per[i] * sizeof(float));
         if (!p) return SCARP_ERR_NOMEM;
         *bufs[i] = p;
@@ -326,7 +335,7 @@ static scarp_status compute_tile(thread_ctx *c, const map_job *job, int64_t i)
             scarp_dense_tile(&m->net, c->dw[mi], tw, th, c->G, NULL, prob);
         } else if (!m->classic && m->nn.spec.kind == SCARP_MODEL_LSTM) {
             /* the whole model per temporal cell, broadcast */
-            scarp_dense_head_rows(&m->net, c->G, n_t, c->gprob, c->z2);
+            scarp_dense_head_rows(&m->net, c->G, n_t, c->gprob, c->gz2);
             for (size_t k = 0; k < cells; k++) prob[k] = c->gprob[c->tidx[k]];
         } else {
             /* tabular rows: centre-cell channels, then the temporal summaries */
@@ -390,7 +399,7 @@ static void job_free(map_job *job)
 }
 
 static scarp_status job_setup(map_job *job, const scarp_config *cfg, const char *out_dir, const scarp_map_options *o,
-                              int rank, char *date_str)
+                              int rank, char *date_str, char *date_rule, size_t rule_size)
 {
     memset(job, 0, sizeof *job);
     job->cfg = cfg;
@@ -431,6 +440,7 @@ static scarp_status job_setup(map_job *job, const scarp_config *cfg, const char 
         }
     }
     date_str[0] = '\0';
+    date_rule[0] = '\0';
     if (job->needs_lstm || (job->needs_tab && nm->S > 0)) {
         if ((st = scarp_temporal_load(&job->temporal, cfg, &job->stack.grid))) return st;
         if (!job->temporal)
@@ -440,9 +450,13 @@ static scarp_status job_setup(map_job *job, const scarp_config *cfg, const char 
             job->date = scarp_temporal_wettest_window_end(job->temporal);
             if (job->date == SCARP_NO_DATE)
                 return scarp_fail(SCARP_ERR_INPUT, "%s: [map] date = auto needs rainfall series", cfg->config_path);
+            snprintf(date_rule, rule_size, "auto: end of the wettest %d-day window of the record",
+                     scarp_temporal_window(job->temporal));
         } else if (scarp_date_parse(cfg->map_date, &job->date)) {
             return scarp_fail(SCARP_ERR_INPUT, "%s: [map] date = %s: expected auto or yyyy-mm-dd", cfg->config_path,
                               cfg->map_date);
+        } else {
+            snprintf(date_rule, rule_size, "[map] date");
         }
         scarp_date_format(job->date, date_str);
     }
@@ -543,11 +557,12 @@ scarp_status scarp_map_run_ex(const scarp_config *cfg, const char *out_dir, cons
     if (!rep) rep = &local;
     memset(rep, 0, sizeof *rep);
     map_job job;
-    char date_str[16];
-    scarp_status st = job_setup(&job, cfg, out_dir, opts, rank, date_str);
+    char date_str[16], date_rule[96];
+    scarp_status st = job_setup(&job, cfg, out_dir, opts, rank, date_str, date_rule, sizeof date_rule);
     int ok = scarp_mpi_all_ok(st == SCARP_OK);
     if (ok) {
         snprintf(rep->date, sizeof rep->date, "%s", date_str);
+        snprintf(rep->date_rule, sizeof rep->date_rule, "%s", date_rule);
         rep->ensemble = job.n_models;
         st = compute_tiles(&job, rank, size, rank == 0 ? progress : NULL, rep);
         ok = scarp_mpi_all_ok(st == SCARP_OK);
