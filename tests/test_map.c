@@ -165,7 +165,7 @@ static void reference(const char *model_file, const int *cols, const int *rows, 
 
 static float *read_map(const char *name)
 {
-    char path[1024];
+    char path[SCARP_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/map/%s", cfg.out, name);
     scarp_grid g;
     scarp_grid_init(&g);
@@ -198,7 +198,7 @@ static void test_map_equals_patches(void)
     while (n < N) cols[n] = (int)scarp_rng_below(&r, GW), rows[n] = (int)scarp_rng_below(&r, GH), n++;
     float *prob = scarp_malloc(sizeof(float) * N);
     uint8_t valid[N];
-    char model[1024];
+    char model[SCARP_PATH_MAX + 64];
     snprintf(model, sizeof model, "%s/models/cnn.model", cfg.out);
     reference(model, cols, rows, N, prob, valid);
     double maxerr = 0;
@@ -220,7 +220,7 @@ static void test_map_equals_patches(void)
             ninvalid);
     /* classes agree with the breaks in summary.json; quantile classes hold ~1/4 of the area */
     float *cls = read_map("classes.tif");
-    char path[1024], *text = NULL;
+    char path[SCARP_PATH_MAX + 64], *text = NULL;
     snprintf(path, sizeof path, "%s/map/summary.json", cfg.out);
     CHECK_OK(scarp_read_file(path, &text, NULL));
     cJSON *root = text ? cJSON_Parse(text) : NULL;
@@ -290,7 +290,7 @@ static void test_map_ensemble(void)
     for (int i = 0; i < 20; i++) cols[i] = (int)scarp_rng_below(&r, GW - 3), rows[i] = (int)scarp_rng_below(&r, GH);
     float p0[20], p1[20];
     uint8_t v[20];
-    char m0[1024], m1[1024];
+    char m0[SCARP_PATH_MAX + 64], m1[SCARP_PATH_MAX + 64];
     snprintf(m0, sizeof m0, "%s/models/ens.0.model", cfg.out);
     snprintf(m1, sizeof m1, "%s/models/ens.1.model", cfg.out);
     reference(m0, cols, rows, 20, p0, v);

@@ -78,7 +78,7 @@ static scarp_status save_nn(const char *name, scarp_model_kind kind, uint64_t se
     if (m.spec.kind == SCARP_MODEL_LSTM) /* the LSTM-only logit spans a range worth checking */
         for (int j = 0; j < m.spec.dense[1]; j++) m.p.dense_w[2][j] *= 20.0f;
     for (int j = 0; j < m.spec.dense[0]; j++) m.p.dense_b[0][j] = (float)(0.1 * scarp_rng_normal(&r));
-    char path[1024];
+    char path[SCARP_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/models/%s.model", cfg.out, name);
     st = scarp_model_save(path, &m, blob, bytes);
     scarp_model_free(&m);
@@ -102,7 +102,7 @@ static scarp_status save_classic(const char *name, scarp_classic_kind kind, cons
     scarp_classic m;
     memset(&m, 0, sizeof m);
     scarp_status st = scarp_classic_train(&m, kind, &p, X, y, n, ds.F, NULL, NULL, 0, NULL);
-    char path[1024];
+    char path[SCARP_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/models/%s.model", cfg.out, name);
     if (!st) st = scarp_classic_save(&m, path, blob, bytes);
     scarp_classic_free(&m);
@@ -131,7 +131,7 @@ static scarp_status make_fixture(void)
     void *blob;
     size_t bytes;
     if ((st = scarp_norm_serialize(&ds.norm, &blob, &bytes))) return st;
-    char models[1024];
+    char models[SCARP_PATH_MAX + 16];
     snprintf(models, sizeof models, "%s/models", cfg.out);
     if (!(st = scarp_mkdir_p(models)) && !(st = save_nn("lstm", SCARP_MODEL_LSTM, 21, blob, bytes)) &&
         !(st = save_nn("mlp", SCARP_MODEL_MLP, 22, blob, bytes)) &&
@@ -164,7 +164,7 @@ typedef struct {
 
 static int ref_load(ref_model *m, const char *name)
 {
-    char path[1024];
+    char path[SCARP_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/models/%s.model", cfg.out, name);
     memset(m, 0, sizeof *m);
     m->is_classic = scarp_classic_file_is(path);
@@ -215,7 +215,7 @@ static void ref_inputs(const int64_t *cols, const int64_t *rows, int n, int32_t 
 
 static float *read_map(const char *name)
 {
-    char path[1024];
+    char path[SCARP_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/map/%s", cfg.out, name);
     scarp_grid g;
     scarp_grid_init(&g);
@@ -229,7 +229,7 @@ static float *read_map(const char *name)
 
 static cJSON *read_summary(void)
 {
-    char path[1024], *text = NULL;
+    char path[SCARP_PATH_MAX + 64], *text = NULL;
     snprintf(path, sizeof path, "%s/map/summary.json", cfg.out);
     CHECK_OK(scarp_read_file(path, &text, NULL));
     cJSON *j = text ? cJSON_Parse(text) : NULL;

@@ -22,8 +22,8 @@ typedef struct {
     int trained[SCARP_MAX_MODELS];       /* 1 if that model was (re)trained */
     int mapped, evaluated;
     double seconds[4];                   /* prepare, train, map, evaluate */
-    char manifest_path[SCARP_PATH_MAX];
-    char report_path[SCARP_PATH_MAX];
+    char manifest_path[SCARP_PATH_MAX + 64];
+    char report_path[SCARP_PATH_MAX + 64];
 } scarp_run_result;
 
 scarp_status scarp_run(const scarp_config *cfg, const char *out_dir, const scarp_run_options *opts,

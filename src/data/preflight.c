@@ -3,6 +3,7 @@
  * (read as is, resampled or reprojected, with which method), and per layer the cells it
  * leaves without data and the cells that only it voids — so a user sees why a cell is void. */
 #include "preflight.h"
+#include "scarp/json_io.h"
 #include "scarp/alloc.h"
 #include "scarp/fsutil.h"
 
@@ -196,16 +197,12 @@ scarp_status scarp__preflight_write(const scarp_preflight *pf, const scarp_stack
         cJSON_AddNumberToObject(o, "only_void_cells", (double)pf->only_void_cells[l]);
         cJSON_AddItemToArray(layers, o);
     }
-    char *json = cJSON_Print(root);
-    cJSON_Delete(root);
-
     char path[1200];
-    scarp_status st = json ? SCARP_OK : scarp_fail(SCARP_ERR_NOMEM, "preflight.json: out of memory");
-    if (!st) st = scarp_path_join(path, sizeof path, out_dir, "preflight.txt");
+    scarp_status st = scarp_path_join(path, sizeof path, out_dir, "preflight.txt");
     if (!st) st = scarp_write_file_atomic(path, t.s, t.n);
     if (!st) st = scarp_path_join(path, sizeof path, out_dir, "preflight.json");
-    if (!st) st = scarp_write_file_atomic(path, json, strlen(json));
-    free(json);
+    if (!st) st = scarp_json_write_file(path, root);
+    cJSON_Delete(root);
     scarp_free(t.s);
     return st;
 }

@@ -5,6 +5,7 @@
  * Float32 GeoTIFFs plus a valid mask, stack.json and the pre-flight report; and a window
  * reader over the result. The stack is built in "stack.partial/" and renamed into place
  * only when complete. */
+#include "scarp/json_io.h"
 #include "scarp/stack.h"
 #include "scarp/alloc.h"
 #include "scarp/fsutil.h"
@@ -642,13 +643,10 @@ static scarp_status write_stack_json(const scarp_stack *s, const char *dir, cons
             cJSON_AddItemToObject(o, "categories", cJSON_CreateIntArray(L->categories, L->n_categories));
         cJSON_AddItemToArray(layers, o);
     }
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text) return scarp_fail(SCARP_ERR_NOMEM, "stack.json: out of memory");
     char path[1200];
     scarp_status st = scarp_path_join(path, sizeof path, dir, "stack.json");
-    if (!st) st = scarp_write_file_atomic(path, text, strlen(text));
-    free(text);
+    if (!st) st = scarp_json_write_file(path, root);
+    cJSON_Delete(root);
     return st;
 }
 

@@ -78,8 +78,9 @@ static scarp_status find_models(const char *out_dir, const char *name, char path
     scarp_status st = scarp_path_join(dir, sizeof dir, out_dir, "models");
     if (st) return st;
     snprintf(one, sizeof one, "%s/%s.model", dir, name);
+    if (strlen(one) >= SCARP_PATH_MAX) return scarp_fail(SCARP_ERR_INPUT, "%s: path too long", one);
     if (scarp_file_exists(one)) {
-        snprintf(paths[0], SCARP_PATH_MAX, "%s", one);
+        memcpy(paths[0], one, strlen(one) + 1);
         *n = 1;
         return SCARP_OK;
     }
@@ -100,11 +101,12 @@ static scarp_status find_models(const char *out_dir, const char *name, char path
     if (k == 0) return scarp_fail(SCARP_ERR_INPUT, "%s: no model '%s' (train it first: scarp train)", one, name);
     qsort(names, (size_t)k, sizeof *names, cmp_str);
     for (int i = 0; i < k; i++) {
-        snprintf(paths[i], SCARP_PATH_MAX, "%s/%s", dir, names[i]);
+        if (snprintf(paths[i], SCARP_PATH_MAX, "%s/%.*s", dir, (int)(SCARP_PATH_MAX - 2), names[i]) >= SCARP_PATH_MAX)
+            st = scarp_fail(SCARP_ERR_INPUT, "%s/%s: path too long", dir, names[i]);
         scarp_free(names[i]);
     }
     *n = k;
-    return SCARP_OK;
+    return st;
 }
 
 static scarp_status load_models(map_job *job, const char *out_dir, const char *name)
@@ -118,7 +120,7 @@ static scarp_status load_models(map_job *job, const char *out_dir, const char *n
     job->kind = (scarp_model_kind)-1;
     for (int i = 0; i < n; i++) {
         map_model *m = &job->models[i];
-        snprintf(m->path, sizeof m->path, "%s", paths[i]);
+        memcpy(m->path, paths[i], sizeof m->path);
         char *bytes = NULL;
         size_t nb = 0;
         if ((st = scarp_read_file(m->path, &bytes, &nb))) return st;

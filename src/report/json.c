@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "scarp/json_io.h"
 #include "scarp/alloc.h"
 #include "scarp/fsutil.h"
 #include "scarp/report.h"
@@ -168,11 +169,8 @@ scarp_status scarp_report_write_json(const scarp_report *r, const char *path)
             }
         }
     }
-    char *text = cJSON_Print(root);
+    scarp_status st = scarp_json_write_file(path, root);
     cJSON_Delete(root);
-    if (!text) return scarp_fail(SCARP_ERR_NOMEM, "%s: cannot serialise JSON", path);
-    scarp_status st = scarp_write_file_atomic(path, text, strlen(text));
-    cJSON_free(text);
     return st;
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "scarp/json_io.h"
 #include "scarp/alloc.h"
 #include "scarp/fsutil.h"
 #include "scarp/log.h"
@@ -25,11 +26,8 @@ static void add_array(cJSON *o, const char *k, const double *v, int n)
 
 static scarp_status write_json(cJSON *root, const char *path)
 {
-    char *text = cJSON_Print(root);
+    scarp_status st = scarp_json_write_file(path, root);
     cJSON_Delete(root);
-    if (!text) return scarp_fail(SCARP_ERR_NOMEM, "%s: cannot serialise JSON", path);
-    scarp_status st = scarp_write_file_atomic(path, text, strlen(text));
-    cJSON_free(text);
     return st;
 }
 

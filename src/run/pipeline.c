@@ -1,6 +1,7 @@
 /* pipeline.c — `scarp run`: prepare → train each model → map → evaluate + report, reusing
  * every stage whose key (SHA-256 of the config keys it reads, the keys of the stages it
  * depends on and the input files' checksums) matches OUT/manifest.json. */
+#include "scarp/json_io.h"
 #include "scarp/run.h"
 
 #include <cairo.h>
@@ -233,14 +234,7 @@ static scarp_status manifest_fill(cJSON *m, const scarp_config *cfg)
     return SCARP_OK;
 }
 
-static scarp_status manifest_save(cJSON *m, const char *path)
-{
-    char *text = cJSON_Print(m);
-    if (!text) return scarp_fail(SCARP_ERR_NOMEM, "%s: cannot format the manifest", path);
-    scarp_status st = scarp_write_file_atomic(path, text, strlen(text));
-    cJSON_free(text);
-    return st;
-}
+static scarp_status manifest_save(cJSON *m, const char *path) { return scarp_json_write_file(path, m); }
 
 static int products_exist(const char *out_dir, const char *const *names)
 {
