@@ -1,6 +1,7 @@
 /* cli.h — what every subcommand shares: the registry entry, common options, error exit. */
 #ifndef SCARP_CLI_H
 #define SCARP_CLI_H
+#include "scarp/config.h"
 #include "scarp/progress.h"
 #include "scarp/status.h"
 
@@ -37,6 +38,16 @@ int cli_fail(const char *cmd, scarp_status st);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Parses a whole positive integer option; -1 on error (message printed). */
 int cli_parse_int(const char *cmd, const char *opt, const char *arg, long min, long max, long *out);
+
+/* The usage error for getopt_long's '?' (unknown option or missing value). Returns 2. */
+int cli_bad_option(const char *cmd, char **argv);
+
+/* For subcommands of the form `scarp CMD CONFIG [options]`: checks that exactly one
+ * CONFIG follows the options, applies the common options, loads the config (threads from
+ * [project] threads unless --threads was given) and sets *out to --out or [project] out.
+ * Returns 0, or the exit code after printing the error. */
+int cli_load_study(const char *cmd, int argc, char **argv, const cli_common *common, scarp_config *cfg,
+                   const char **out);
 
 /* Subcommands (one file each). */
 int cmd_synth(int argc, char **argv);

@@ -67,23 +67,15 @@ int cmd_evaluate(int argc, char **argv)
             break;
         case OPT_NOIMP: opts.no_importance = 1; break;
         case 'h': help(stdout); return 0;
-        case '?':
-            if (optopt) return cli_usage_error(CMD, "option -%c is unknown or lacks its value", optopt);
-            return cli_usage_error(CMD, "unknown option or missing value: '%s'", argv[optind - 1]);
+        case '?': return cli_bad_option(CMD, argv);
         default: return cli_usage_error(CMD, "unexpected option");
         }
     }
-    if (optind >= argc) return cli_usage_error(CMD, "missing the CONFIG file");
-    if (optind + 1 < argc) return cli_usage_error(CMD, "one CONFIG only (extra argument '%s')", argv[optind + 1]);
-    const char *config_path = argv[optind];
-    cli_common_apply(&common);
-
-    static scarp_config cfg;
-    scarp_config_defaults(&cfg);
-    scarp_status st = scarp_config_load(&cfg, config_path);
-    if (st != SCARP_OK) return cli_fail(CMD, st);
-    if (common.threads == 0 && cfg.threads > 0) scarp_threads_set(cfg.threads);
-    const char *out = common.out ? common.out : cfg.out;
+    static scarp_config cfg; /* large: keep it off the stack */
+    const char *out;
+    int rc = cli_load_study(CMD, argc, argv, &common, &cfg, &out);
+    if (rc) return rc;
+    scarp_status st;
 
     scarp_progress progress;
     scarp_progress_init(&progress, common.quiet);

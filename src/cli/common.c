@@ -1,5 +1,6 @@
 /* common.c — options and error reporting shared by every subcommand. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,4 +58,24 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     fprintf(stderr, " (see scarp %s --help)\n", cmd);
     va_end(ap);
     return 2;
+}
+
+int cli_bad_option(const char *cmd, char **argv)
+{
+    if (optopt) return cli_usage_error(cmd, "option -%c is unknown or lacks its value", optopt);
+    return cli_usage_error(cmd, "unknown option or missing value: '%s'", argv[optind - 1]);
+}
+
+int cli_load_study(const char *cmd, int argc, char **argv, const cli_common *common, scarp_config *cfg,
+                   const char **out)
+{
+    if (optind >= argc) return cli_usage_error(cmd, "missing the CONFIG file");
+    if (optind + 1 < argc) return cli_usage_error(cmd, "one CONFIG only (extra argument '%s')", argv[optind + 1]);
+    cli_common_apply(common);
+    scarp_config_defaults(cfg);
+    scarp_status st = scarp_config_load(cfg, argv[optind]);
+    if (st != SCARP_OK) return cli_fail(cmd, st);
+    if (common->threads == 0 && cfg->threads > 0) scarp_threads_set(cfg->threads);
+    *out = common->out ? common->out : cfg->out;
+    return 0;
 }
