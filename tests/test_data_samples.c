@@ -1,5 +1,5 @@
 /* test_data_samples.c — splits (the study's exact 503/108/108 counts for 719 + 719,
- * stratification, spatial blocks never shared, folds), negatives (the min-distance
+ * stratification, spatial blocks never shared and stratified by class, folds), negatives (the min-distance
  * invariant checked by brute force, reproducibility, a clear error when impossible), and the
  * normalisation (no leakage from test rows, nodata → training mean, blob round trip). */
 #include <math.h>
@@ -119,6 +119,116 @@ static void test_spatial_blocks(void)
     scarp_free(split);
     scarp_free(label);
     scarp_free(fold);
+    scarp_grid_free(&g);
+}
+
+/* Spatial splits stratified by class: a layout where the classes cluster in space (landslides
+ * in a dozen tight groups, the other class spread everywhere, as in a real inventory), blocked
+ * by k-means and by squares. Each split and each fold must hold both classes near their target
+ * shares (within 25 % of the target), no block may be shared, the result must be seeded, and
+ * the class misfit must be well below that of the size-only assignment. */
+static double class_misfit(const uint8_t *label, const uint8_t *split, int64_t n, int parts, const double *share,
+                           const int64_t tot[2])
+{
+    int64_t cnt[100][2] = {{0}};
+    for (int64_t i = 0; i < n; i++) cnt[split[i]][label[i]]++;
+    double m = 0;
+    for (int p = 0; p < parts; p++)
+        for (int k = 0; k < 2; k++) {
+            double t = share[p] * (double)tot[k], d = (double)cnt[p][k] - t;
+            m += d * d / t;
+        }
+    return m;
+}
+
+static void test_spatial_stratified(void)
+{
+    scarp_grid g;
+    scarp_grid_init(&g);
+    CHECK_OK(scarp_grid_from_extent(&g, "EPSG:32640", 30, 0, 0, 60000, 60000));
+    const int64_t n_pos = 400, n_neg = 600, n = n_pos + n_neg;
+    double *x = scarp_malloc(sizeof(double) * n), *y = scarp_malloc(sizeof(double) * n);
+    int32_t *block = scarp_malloc(sizeof(int32_t) * n);
+    uint8_t *split = scarp_malloc(n), *split2 = scarp_malloc(n), *label = scarp_malloc(n);
+    int16_t *fold = scarp_malloc(sizeof(int16_t) * n);
+    uint8_t *fold8 = scarp_malloc(n);
+    scarp_rng rng;
+    scarp_rng_seed(&rng, 11);
+    double cx[12], cy[12];
+    for (int c = 0; c < 12; c++) { /* landslide groups in the eastern ranges */
+        cx[c] = 32000 + 26000 * scarp_rng_uniform(&rng);
+        cy[c] = 2000 + 56000 * scarp_rng_uniform(&rng);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        label[i] = i < n_pos;
+        if (label[i]) {
+            int c = (int)(i % 12);
+            x[i] = fmin(59999, fmax(1, cx[c] + 1200 * scarp_rng_normal(&rng)));
+            y[i] = fmin(59999, fmax(1, cy[c] + 1200 * scarp_rng_normal(&rng)));
+        } else {
+            x[i] = 60000 * scarp_rng_uniform(&rng);
+            y[i] = 60000 * scarp_rng_uniform(&rng);
+        }
+    }
+    const int64_t tot[2] = {n_neg, n_pos};
+    const double share3[3] = {0.70, 0.15, 0.15};
+    for (int method = 0; method < 2; method++) {
+        if (method == 0) CHECK_OK(scarp_blocks_kmeans(&g, x, y, n, 40, 42, block));
+        else CHECK_OK(scarp_blocks_squares(&g, x, y, n, 7500, block));
+        const char *name = method == 0 ? "k-means" : "squares";
+        for (uint64_t seed = 1; seed <= 4; seed++) {
+            CHECK_OK(scarp_split_blocks_stratified(label, block, n, 0.70, 0.15, 0.15, seed, 0, split));
+            int64_t cnt[3][2] = {{0}};
+            int bad = 0;
+            for (int64_t i = 0; i < n; i++) {
+                cnt[split[i]][label[i]]++;
+                for (int64_t j = i + 1; j < n; j++)
+                    if (block[i] == block[j] && split[i] != split[j]) bad++;
+            }
+            CHECK_MSG(bad == 0, "%s seed %llu: %d pairs of one block in two splits", name, (unsigned long long)seed, bad);
+            for (int s = 0; s < 3; s++)
+                for (int k = 0; k < 2; k++) {
+                    double t = share3[s] * (double)tot[k];
+                    CHECK_MSG(fabs((double)cnt[s][k] - t) <= 0.25 * t, "%s seed %llu: split %d class %d has %lld, target %.0f",
+                              name, (unsigned long long)seed, s, k, (long long)cnt[s][k], t);
+                }
+            /* the size-only assignment of the same blocks leaves the classes to chance */
+            CHECK_OK(scarp_split_blocks(block, n, 0.70, 0.15, 0.15, seed, 0, split2));
+            double ms = class_misfit(label, split, n, 3, share3, tot), mu = class_misfit(label, split2, n, 3, share3, tot);
+            fprintf(stderr, "  %s seed %llu: class misfit (chi2) stratified %.2f, size-only %.2f; test %lld+%lld\n", name,
+                    (unsigned long long)seed, ms, mu, (long long)cnt[2][1], (long long)cnt[2][0]);
+            CHECK_MSG(ms <= mu, "%s seed %llu: stratified misfit %.2f above size-only %.2f", name, (unsigned long long)seed,
+                      ms, mu);
+            /* seeded */
+            CHECK_OK(scarp_split_blocks_stratified(label, block, n, 0.70, 0.15, 0.15, seed, 0, split2));
+            CHECK(memcmp(split, split2, (size_t)n) == 0);
+        }
+        /* folds: whole blocks, each fold near 1/5 of each class */
+        CHECK_OK(scarp_split_folds(label, block, n, 5, 42, 0, fold));
+        int64_t fc[5][2] = {{0}};
+        int bad = 0;
+        for (int64_t i = 0; i < n; i++) {
+            fc[fold[i]][label[i]]++;
+            fold8[i] = (uint8_t)fold[i];
+            for (int64_t j = i + 1; j < n; j++)
+                if (block[i] == block[j] && fold[i] != fold[j]) bad++;
+        }
+        CHECK_EQ_INT(bad, 0);
+        for (int f = 0; f < 5; f++)
+            for (int k = 0; k < 2; k++) {
+                double t = 0.2 * (double)tot[k];
+                CHECK_MSG(fabs((double)fc[f][k] - t) <= 0.25 * t, "%s fold %d class %d has %lld, target %.0f", name, f, k,
+                          (long long)fc[f][k], t);
+            }
+    }
+    scarp_free(x);
+    scarp_free(y);
+    scarp_free(block);
+    scarp_free(split);
+    scarp_free(split2);
+    scarp_free(label);
+    scarp_free(fold);
+    scarp_free(fold8);
     scarp_grid_free(&g);
 }
 
@@ -295,6 +405,7 @@ int main(void)
     RUN(test_split_exact_counts);
     RUN(test_stratification);
     RUN(test_spatial_blocks);
+    RUN(test_spatial_stratified);
     RUN(test_negatives);
     RUN(test_norm);
     return check_summary();

@@ -136,6 +136,8 @@ typedef struct {
     int64_t cells, valid_cells, tiles, tiles_skipped;
     double seconds_compute, seconds_assemble;
     double cells_per_second;  /* valid + invalid grid cells of computed tiles / compute time */
+    double dense_gflops;      /* FLOP/s of the dense CNN passes / 1e9 over the compute time
+                                 (scarp_dense_flops_per_cell; 0 for models without a CNN) */
     char date[16];            /* the map date (yyyy-mm-dd) or "" (no temporal input) */
     char date_rule[96];       /* how it was chosen: "auto: ..." (wettest window) or "[map] date" */
     double breaks[SCARP_CLASSES_MAX - 1];

@@ -28,9 +28,17 @@ static void usage(FILE *f)
             "  --threads N    threads (0 = all cores)\n"
             "  --quiet        no progress output\n\n"
             "examples:\n"
-            "  scarp map area/study.ini\n"
-            "  scarp map area/study.ini --model forest --tile 256\n"
-            "  mpirun -np 4 scarp map area/study.ini     # ranks share the tiles\n");
+            "  scarp map area/study.ini                           # [map] model, 512-cell tiles, all cores\n"
+            "  scarp map area/study.ini --model forest --tile 256 # a baseline, on tabular rows\n"
+            "  scarp map area/study.ini --model cnn_lstm --threads 2 --out run2\n"
+            "  scarp map area/study.ini --model cnn_lstm          # no cnn_lstm.model but cnn_lstm.r0.f0..f4:\n"
+            "                                                     # ensemble mean + uncertainty_sd.tif\n"
+            "  scarp map area/study.ini --model run/models/a.model,run/models/b.model\n"
+            "  scarp map area/study.ini    # again after a crash or kill: finished tiles are reused\n"
+            "  mpirun -np 4 scarp map area/study.ini              # 4 ranks share the tiles, same file\n"
+            "  mpirun -np 2 --oversubscribe scarp map area/study.ini --threads 1\n"
+            "  mpirun -np 8 --hostfile hosts scarp map /shared/area/study.ini --threads 2\n"
+            "                                                     # several machines: OUT on a shared file system\n");
 }
 
 int cmd_map(int argc, char **argv)
@@ -78,7 +86,9 @@ int cmd_map(int argc, char **argv)
         printf("map: %lld valid cells of %lld, %lld tiles computed (%lld resumed), %.0f cells/s\n",
                (long long)rep.valid_cells, (long long)rep.cells, (long long)rep.tiles, (long long)rep.tiles_skipped,
                rep.cells_per_second);
-        if (rep.date[0]) printf("map date: %s (antecedent window ends the day before)\n", rep.date);
+        if (rep.dense_gflops > 0) printf("dense pass: %.1f GFLOP/s\n", rep.dense_gflops);
+        if (rep.date[0])
+            printf("map date: %s (%s; the antecedent window ends the day before)\n", rep.date, rep.date_rule);
         printf("classes:");
         for (int c = 0; c < rep.stats.k; c++)
             printf(" %s %.1f%% area / %.1f%% landslides (FR %.2f);", scarp_class_names(rep.stats.k)[c],

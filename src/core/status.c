@@ -3,15 +3,20 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_message[1024];
 
 scarp_status scarp_fail(scarp_status status, const char *fmt, ...)
 {
+    /* Format into a local buffer first: an argument may point into last_message itself
+     * (a caller adding context to the message of a failure it received). */
+    char buf[sizeof last_message];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_message, sizeof last_message, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    memcpy(last_message, buf, sizeof buf);
     return status;
 }
 

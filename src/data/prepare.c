@@ -465,7 +465,8 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     }
     if (st != SCARP_OK) goto end;
     if (spatial)
-        st = scarp_split_blocks(d.block, n, cfg->split_train, cfg->split_val, cfg->split_test, cfg->seed, 0, d.split);
+        st = scarp_split_blocks_stratified(d.label, d.block, n, cfg->split_train, cfg->split_val, cfg->split_test,
+                                           cfg->seed, 0, d.split);
     else
         st = scarp_split_random(d.label, n, cfg->split_train, cfg->split_val, cfg->split_test, cfg->seed, 0, d.split);
     if (st != SCARP_OK) goto end;
@@ -486,8 +487,8 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
             } else {
                 if (r == 0) memcpy(tmp_split, d.split, (size_t)n);
                 else if (spatial)
-                    st = scarp_split_blocks(d.block, n, cfg->split_train, cfg->split_val, cfg->split_test, cfg->seed,
-                                            (uint64_t)r, tmp_split);
+                    st = scarp_split_blocks_stratified(d.label, d.block, n, cfg->split_train, cfg->split_val,
+                                                       cfg->split_test, cfg->seed, (uint64_t)r, tmp_split);
                 else
                     st = scarp_split_random(d.label, n, cfg->split_train, cfg->split_val, cfg->split_test, cfg->seed,
                                             (uint64_t)r, tmp_split);

@@ -50,10 +50,17 @@ scarp_status scarp_blocks_squares(const scarp_grid *g, const double *x, const do
 /* k-means (k-means++ seeding, Lloyd iterations) on metric coordinates: cluster of each. */
 scarp_status scarp_blocks_kmeans(const scarp_grid *g, const double *x, const double *y, int64_t n, int k, uint64_t seed,
                                  int32_t *block);
-/* Whole blocks to splits (shuffled, each block to the split furthest below its share). */
+/* Whole blocks to splits, stratified: each split's size and class counts as close as possible
+ * to its share of each class (greedy dealing of blocks in a seeded order, largest first, then
+ * a local search of moves and swaps minimising Σ (count − target)²/target over splits and
+ * classes). label may be NULL (sizes only). No block is in two splits. */
+scarp_status scarp_split_blocks_stratified(const uint8_t *label, const int32_t *block, int64_t n, double ftrain,
+                                           double fval, double ftest, uint64_t seed, uint64_t stream, uint8_t *split);
+/* The same without labels: sizes only. */
 scarp_status scarp_split_blocks(const int32_t *block, int64_t n, double ftrain, double fval, double ftest, uint64_t seed,
                                 uint64_t stream, uint8_t *split);
-/* k folds: stratified round-robin (random) or whole blocks balanced by count (block != NULL). */
+/* k folds: stratified round-robin (random), or whole blocks (block != NULL) dealt like
+ * scarp_split_blocks_stratified so each fold holds ~1/k of each class (label may be NULL). */
 scarp_status scarp_split_folds(const uint8_t *label, const int32_t *block, int64_t n, int folds, uint64_t seed,
                                uint64_t stream, int16_t *fold);
 

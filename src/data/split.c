@@ -144,13 +144,13 @@ end:
     return st;
 }
 
-/* Distinct block ids in order of first appearance after sorting: returns count, fills ids. */
-static int64_t distinct_blocks(const int32_t *block, int64_t n, int32_t *ids, int64_t *counts)
+/* Distinct block ids (sorted) with their per-class sample counts: returns the count. */
+static int64_t distinct_blocks(const int32_t *block, const uint8_t *label, int64_t n, int32_t *ids, int64_t (*counts)[2])
 {
     int64_t m = 0;
-    /* n is small (samples): a sort-free pass with a linear probe table would do, but an
-     * insertion into a sorted array keeps the order independent of the sample order. */
+    /* insertion into a sorted array keeps the result independent of the sample order */
     for (int64_t i = 0; i < n; i++) {
+        int cls = label && label[i] ? 1 : 0;
         int64_t lo = 0, hi = m;
         while (lo < hi) {
             int64_t mid = (lo + hi) / 2;
@@ -158,13 +158,14 @@ static int64_t distinct_blocks(const int32_t *block, int64_t n, int32_t *ids, in
             else hi = mid;
         }
         if (lo < m && ids[lo] == block[i]) {
-            counts[lo]++;
+            counts[lo][cls]++;
             continue;
         }
         memmove(ids + lo + 1, ids + lo, sizeof(int32_t) * (size_t)(m - lo));
-        memmove(counts + lo + 1, counts + lo, sizeof(int64_t) * (size_t)(m - lo));
+        memmove(counts + lo + 1, counts + lo, sizeof *counts * (size_t)(m - lo));
         ids[lo] = block[i];
-        counts[lo] = 1;
+        counts[lo][0] = counts[lo][1] = 0;
+        counts[lo][cls] = 1;
         m++;
     }
     return m;
@@ -181,51 +182,128 @@ static int64_t find_block(const int32_t *ids, int64_t m, int32_t b)
     return lo;
 }
 
-/* Deals shuffled blocks to `parts` groups, each block to the group furthest below its
- * target (target[p] samples); group_of (m) receives the group of each distinct block. */
-static scarp_status deal_blocks(const int32_t *block, int64_t n, int parts, const double *share, uint64_t seed,
-                                uint64_t stream, int32_t *ids, int64_t *counts, int64_t *m_out, int *group_of)
+/* Misfit of one part: Σ over classes of (have − target)² / target (a χ² distance), so that
+ * both the part's size and its class shares are pulled to the targets. */
+static double part_cost(const double have[2], const double target[2])
 {
-    int64_t m = distinct_blocks(block, n, ids, counts);
-    size_t *order = scarp_malloc(sizeof(size_t) * (size_t)m);
+    double c = 0;
+    for (int k = 0; k < 2; k++) {
+        double d = have[k] - target[k];
+        c += d * d / (target[k] > 0.5 ? target[k] : 0.5);
+    }
+    return c;
+}
+
+/* Deals whole blocks to `parts` groups so that each group's size and class counts come as
+ * close as possible to share[p] × the class totals: blocks in a seeded random order (stably
+ * sorted largest first, as in LPT scheduling), each to the group whose misfit it reduces
+ * most, then a local search that moves single blocks or swaps two blocks between groups
+ * while the total misfit falls. group_of (m) receives the group of each distinct block. */
+static scarp_status deal_blocks(const int32_t *block, const uint8_t *label, int64_t n, int parts, const double *share,
+                                uint64_t seed, uint64_t stream, int32_t *ids, int64_t (*counts)[2], int64_t *m_out,
+                                int *group_of)
+{
+    int64_t m = distinct_blocks(block, label, n, ids, counts);
+    size_t *order = scarp_malloc(sizeof(size_t) * (size_t)(m > 0 ? m : 1));
     if (!order) return SCARP_ERR_NOMEM;
     for (int64_t i = 0; i < m; i++) order[i] = (size_t)i;
     scarp_rng rng;
     scarp_rng_stream(&rng, seed, 0x424c4b00ull + stream); /* "BLK" */
     scarp_rng_shuffle(&rng, order, (size_t)m);
-    double have[128] = {0};
+    /* stable insertion sort by size, largest first (ties keep the shuffled order) */
+    for (int64_t i = 1; i < m; i++) {
+        size_t v = order[i];
+        int64_t sv = counts[v][0] + counts[v][1], j = i - 1;
+        while (j >= 0 && counts[order[j]][0] + counts[order[j]][1] < sv) {
+            order[j + 1] = order[j];
+            j--;
+        }
+        order[j + 1] = v;
+    }
+    double total[2] = {0, 0}, target[128][2], have[128][2];
+    for (int64_t b = 0; b < m; b++) total[0] += (double)counts[b][0], total[1] += (double)counts[b][1];
+    for (int p = 0; p < parts; p++) {
+        target[p][0] = share[p] * total[0];
+        target[p][1] = share[p] * total[1];
+        have[p][0] = have[p][1] = 0;
+    }
     for (int64_t k = 0; k < m; k++) {
         int64_t b = (int64_t)order[k];
-        int best = 0;
-        double bestgap = -INFINITY;
+        int best = -1;
+        double bestgain = -INFINITY;
         for (int p = 0; p < parts; p++) {
             if (share[p] <= 0) continue;
-            double gap = (share[p] * (double)n - have[p]) / (share[p] * (double)n); /* fraction still missing */
-            if (gap > bestgap) bestgap = gap, best = p;
+            double after[2] = {have[p][0] + (double)counts[b][0], have[p][1] + (double)counts[b][1]};
+            double gain = part_cost(have[p], target[p]) - part_cost(after, target[p]);
+            if (gain > bestgain + 1e-12) bestgain = gain, best = p;
         }
+        if (best < 0) best = 0;
         group_of[b] = best;
-        have[best] += (double)counts[b];
+        have[best][0] += (double)counts[b][0];
+        have[best][1] += (double)counts[b][1];
+    }
+    /* local search: first-improvement moves and swaps, in the dealt order, until none helps */
+    for (int pass = 0; pass < 100; pass++) {
+        int improved = 0;
+        for (int64_t k = 0; k < m; k++) {
+            int64_t b = (int64_t)order[k];
+            int from = group_of[b];
+            double cb[2] = {(double)counts[b][0], (double)counts[b][1]};
+            for (int p = 0; p < parts; p++) {
+                if (p == from || share[p] <= 0) continue;
+                double fa[2] = {have[from][0] - cb[0], have[from][1] - cb[1]};
+                double pa[2] = {have[p][0] + cb[0], have[p][1] + cb[1]};
+                double delta = part_cost(fa, target[from]) + part_cost(pa, target[p]) -
+                               part_cost(have[from], target[from]) - part_cost(have[p], target[p]);
+                if (delta < -1e-9) {
+                    have[from][0] = fa[0], have[from][1] = fa[1];
+                    have[p][0] = pa[0], have[p][1] = pa[1];
+                    group_of[b] = from = p;
+                    improved = 1;
+                }
+            }
+            for (int64_t k2 = k + 1; k2 < m && m <= 4096; k2++) { /* swaps: O(m²) per pass, small m only */
+                int64_t b2 = (int64_t)order[k2];
+                int to = group_of[b2];
+                if (to == from) continue;
+                double d0 = (double)counts[b2][0] - cb[0], d1 = (double)counts[b2][1] - cb[1];
+                if (d0 == 0 && d1 == 0) continue;
+                double fa[2] = {have[from][0] + d0, have[from][1] + d1};
+                double ta[2] = {have[to][0] - d0, have[to][1] - d1};
+                double delta = part_cost(fa, target[from]) + part_cost(ta, target[to]) -
+                               part_cost(have[from], target[from]) - part_cost(have[to], target[to]);
+                if (delta < -1e-9) {
+                    have[from][0] = fa[0], have[from][1] = fa[1];
+                    have[to][0] = ta[0], have[to][1] = ta[1];
+                    group_of[b] = to;
+                    group_of[b2] = from;
+                    from = to;
+                    cb[0] = (double)counts[b][0], cb[1] = (double)counts[b][1];
+                    improved = 1;
+                }
+            }
+        }
+        if (!improved) break;
     }
     scarp_free(order);
     *m_out = m;
     return SCARP_OK;
 }
 
-scarp_status scarp_split_blocks(const int32_t *block, int64_t n, double ftrain, double fval, double ftest, uint64_t seed,
-                                uint64_t stream, uint8_t *split)
+scarp_status scarp_split_blocks_stratified(const uint8_t *label, const int32_t *block, int64_t n, double ftrain,
+                                           double fval, double ftest, uint64_t seed, uint64_t stream, uint8_t *split)
 {
-    int32_t *ids = scarp_malloc(sizeof(int32_t) * (size_t)n);
-    int64_t *counts = scarp_malloc(sizeof(int64_t) * (size_t)n);
-    int *group = scarp_malloc(sizeof(int) * (size_t)n);
+    int32_t *ids = scarp_malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+    int64_t(*counts)[2] = scarp_malloc(sizeof *counts * (size_t)(n > 0 ? n : 1));
+    int *group = scarp_malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
     scarp_status st = SCARP_OK;
     if (!ids || !counts || !group) {
         st = SCARP_ERR_NOMEM;
         goto end;
     }
-    /* test first, then val, then train: the small shares get their blocks early */
     double share[3] = {ftest, fval, ftrain};
     int64_t m;
-    if ((st = deal_blocks(block, n, 3, share, seed, stream, ids, counts, &m, group)) != SCARP_OK) goto end;
+    if ((st = deal_blocks(block, label, n, 3, share, seed, stream, ids, counts, &m, group)) != SCARP_OK) goto end;
     for (int64_t i = 0; i < n; i++) {
         int g = group[find_block(ids, m, block[i])];
         split[i] = g == 0 ? SCARP_SPLIT_TEST : g == 1 ? SCARP_SPLIT_VAL : SCARP_SPLIT_TRAIN;
@@ -237,20 +315,27 @@ end:
     return st;
 }
 
+scarp_status scarp_split_blocks(const int32_t *block, int64_t n, double ftrain, double fval, double ftest, uint64_t seed,
+                                uint64_t stream, uint8_t *split)
+{
+    return scarp_split_blocks_stratified(NULL, block, n, ftrain, fval, ftest, seed, stream, split);
+}
+
 scarp_status scarp_split_folds(const uint8_t *label, const int32_t *block, int64_t n, int folds, uint64_t seed,
                                uint64_t stream, int16_t *fold)
 {
     if (folds < 2 || folds > 100) return scarp_fail(SCARP_ERR_USAGE, "folds must be 2 to 100 (got %d)", folds);
     if (block) {
-        int32_t *ids = scarp_malloc(sizeof(int32_t) * (size_t)n);
-        int64_t *counts = scarp_malloc(sizeof(int64_t) * (size_t)n);
-        int *group = scarp_malloc(sizeof(int) * (size_t)n);
+        int32_t *ids = scarp_malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+        int64_t(*counts)[2] = scarp_malloc(sizeof *counts * (size_t)(n > 0 ? n : 1));
+        int *group = scarp_malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
         scarp_status st = SCARP_OK;
         double share[100];
         for (int f = 0; f < folds; f++) share[f] = 1.0 / folds;
         int64_t m;
         if (!ids || !counts || !group) st = SCARP_ERR_NOMEM;
-        else if ((st = deal_blocks(block, n, folds, share, seed, 0x464f00ull + stream, ids, counts, &m, group)) == SCARP_OK)
+        else if ((st = deal_blocks(block, label, n, folds, share, seed, 0x464f00ull + stream, ids, counts, &m, group)) ==
+                 SCARP_OK)
             for (int64_t i = 0; i < n; i++) fold[i] = (int16_t)group[find_block(ids, m, block[i])];
         scarp_free(ids);
         scarp_free(counts);

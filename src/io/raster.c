@@ -10,6 +10,7 @@
 #include <gdal_alg.h>
 #include <gdal_utils.h>
 #include <gdalwarper.h>
+#include <errno.h>
 #include <math.h>
 #include <ogr_srs_api.h>
 #include <pthread.h>
@@ -529,12 +530,20 @@ scarp_status scarp_raster_writer_commit(scarp_raster_writer *wr)
 {
     scarp_status st = SCARP_OK;
     if (wr->cog) GDALSetMetadataItem(wr->ds, "SCARP_COG", NULL, NULL);
-    GDALFlushCache(wr->ds);
+    /* Reset first: a full disk shows up while the cache is flushed (ENOSPC), and that
+     * error must survive until it is checked, or a truncated file would be renamed into
+     * place. GDALFlushCache and GDALClose are void in GDAL 3.6: check the error state. */
     CPLErrorReset();
-    GDALClose(wr->ds); /* void in GDAL 3.6: check the error state instead */
-    if (CPLGetLastErrorType() >= CE_Failure) {
+    errno = 0;
+    GDALFlushCache(wr->ds);
+    int flush_errno = errno;
+    int failed = CPLGetLastErrorType() >= CE_Failure;
+    GDALClose(wr->ds);
+    failed |= CPLGetLastErrorType() >= CE_Failure;
+    if (failed) {
         wr->ds = NULL;
-        st = scarp_fail(SCARP_ERR_IO, "%s: cannot finish writing: %s", wr->final_path, gdal_message());
+        st = scarp_fail(SCARP_ERR_IO, "%s: cannot finish writing: %s%s%s", wr->final_path, gdal_message(),
+                        flush_errno ? ": " : "", flush_errno ? strerror(flush_errno) : "");
         unlink(wr->partial_path);
         goto end;
     }

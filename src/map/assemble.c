@@ -18,6 +18,7 @@
 #include "scarp/fsutil.h"
 #include "scarp/log.h"
 #include "scarp/raster.h"
+#include "scarp/threads.h"
 
 #define HIST_BINS (1 << 20)
 #define SAMPLE_TARGET 200000
@@ -463,6 +464,8 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
         if (bands > 1) cJSON_AddItemToArray(outs, cJSON_CreateString("map/uncertainty_sd.tif"));
         cJSON_AddNumberToObject(root, "seconds_compute", rep->seconds_compute);
         cJSON_AddNumberToObject(root, "cells_per_second", rep->cells_per_second);
+        cJSON_AddNumberToObject(root, "dense_gflops_per_second", rep->dense_gflops);
+        cJSON_AddNumberToObject(root, "threads", scarp_threads_get());
         st = write_json(p_sum, root);
         cJSON_Delete(root);
     }

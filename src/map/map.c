@@ -168,6 +168,7 @@ typedef struct {
     size_t tcap;         /* capacity in temporal cells of the buffers below */
     float *seq_raw, *seq, *h, *G, *summ, *gprob, *gz2; /* per temporal cell */
     float *tab, *z1, *z2;/* (TAB_CHUNK, F / H1 / H2) */
+    double flops;        /* of the dense passes run by this thread */
 } thread_ctx;
 
 static void ctx_free(thread_ctx *c, int n_models)
@@ -331,10 +332,12 @@ static scarp_status compute_tile(thread_ctx *c, const map_job *job, int64_t i)
         if (!m->classic && m->nn.spec.kind == SCARP_MODEL_CNN_LSTM) {
             memcpy(scarp_dense_work_input(c->dw[mi]), c->xin, (size_t)C * Hin * S * sizeof(float));
             scarp_dense_tile(&m->net, c->dw[mi], tw, th, c->G, c->tidx, prob);
+            c->flops += scarp_dense_flops_per_cell(&m->net, tw, th) * (double)cells;
         } else if (!m->classic && m->nn.spec.kind == SCARP_MODEL_CNN) {
             scarp_dense_gain(&m->net, NULL, 1, c->G);
             memcpy(scarp_dense_work_input(c->dw[mi]), c->xin, (size_t)C * Hin * S * sizeof(float));
             scarp_dense_tile(&m->net, c->dw[mi], tw, th, c->G, NULL, prob);
+            c->flops += scarp_dense_flops_per_cell(&m->net, tw, th) * (double)cells;
         } else if (!m->classic && m->nn.spec.kind == SCARP_MODEL_LSTM) {
             /* the whole model per temporal cell, broadcast */
             scarp_dense_head_rows(&m->net, c->G, n_t, c->gprob, c->gz2);
@@ -461,6 +464,16 @@ static scarp_status job_setup(map_job *job, const scarp_config *cfg, const char 
             snprintf(date_rule, rule_size, "[map] date");
         }
         scarp_date_format(job->date, date_str);
+        int32_t first, last;
+        scarp_temporal_range(job->temporal, &first, &last);
+        const int N = scarp_temporal_window(job->temporal);
+        if (job->date - N < first || job->date - 1 > last) {
+            char f[16], l[16];
+            scarp_date_format(first, f);
+            scarp_date_format(last, l);
+            return scarp_fail(SCARP_ERR_INPUT, "%s: [map] date = %s: its %d-day window leaves the series record %s .. %s",
+                              cfg->config_path, date_str, N, f, l);
+        }
     }
     int tile = o && o->tile > 0 ? o->tile : cfg->map_tile > 0 ? cfg->map_tile : 512;
     int tile_h = o && o->tile_h > 0 ? o->tile_h : tile;
@@ -500,10 +513,11 @@ static scarp_status compute_tiles(map_job *job, int rank, int size, scarp_progre
     int stop = 0;
     double t0 = scarp_now();
     int64_t cells = 0;
+    double flops = 0;
     scarp_progress_begin(p, "map tiles", n);
     /* dynamic: tiles differ in cost (edge tiles, all-nodata tiles); each tile's result is
      * independent of which thread computes it, so the output is the same for any count. */
-#pragma omp parallel num_threads(threads) reduction(+ : cells)
+#pragma omp parallel num_threads(threads) reduction(+ : cells, flops)
     {
         thread_ctx ctx;
         scarp_status st = ctx_init(&ctx, job);
@@ -534,6 +548,7 @@ static scarp_status compute_tiles(map_job *job, int rank, int size, scarp_progre
                 }
             }
         }
+        flops += ctx.flops;
         ctx_free(&ctx, job->n_models);
     }
     scarp_progress_end(p);
@@ -543,6 +558,7 @@ static scarp_status compute_tiles(map_job *job, int rank, int size, scarp_progre
         rep->tiles_skipped = skipped;
         rep->seconds_compute = sec;
         rep->cells_per_second = sec > 0 ? (double)cells / sec : 0;
+        rep->dense_gflops = sec > 0 ? flops / sec * 1e-9 : 0;
     }
     scarp_free(mine);
     return first;

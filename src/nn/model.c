@@ -171,6 +171,17 @@ static scarp_status orthogonal(float *w, int U, uint64_t seed, uint64_t id)
     return SCARP_OK;
 }
 
+scarp_status nn_model_counts(const scarp_model_spec *spec, size_t *n_params, size_t *n_stats)
+{
+    scarp_status st = scarp_model_spec_check(spec);
+    if (st) return st;
+    scarp_model_tensors tmp;
+    int a, b, c;
+    *n_params = layout(spec, NULL, &tmp, &a, &b, &c);
+    *n_stats = has_cnn(spec) ? 2 * (size_t)(spec->filters[0] + spec->filters[1] + spec->filters[2]) : 0;
+    return SCARP_OK;
+}
+
 scarp_status nn_model_alloc(scarp_model *m, const scarp_model_spec *spec)
 {
     memset(m, 0, sizeof *m);

@@ -105,14 +105,15 @@ scarp_status scarp_model_load(const char *path, scarp_model *m, void **norm_blob
     size_t off;
     uint32_t crc;
     if ((st = parse(path, (const unsigned char *)buf, bytes, &spec, counts, &off, &crc))) goto end;
-    if ((st = nn_model_alloc(m, &spec))) goto end;
-    if (m->n_params != counts[0] || m->n_stats != counts[1]) {
+    size_t want_params, want_stats;
+    if ((st = nn_model_counts(&spec, &want_params, &want_stats))) goto end;
+    if (want_params != counts[0] || want_stats != counts[1]) {
         st = scarp_fail(SCARP_ERR_INPUT, "%s: architecture mismatch: %" PRIu64 " weights and %" PRIu64
                         " statistics stored, the %s architecture has %zu and %zu", path, counts[0], counts[1],
-                        scarp_model_kind_name(spec.kind), m->n_params, m->n_stats);
-        scarp_model_free(m);
+                        scarp_model_kind_name(spec.kind), want_params, want_stats);
         goto end;
     }
+    if ((st = nn_model_alloc(m, &spec))) goto end;
     const unsigned char *p = (const unsigned char *)buf + off;
     if (norm_blob && counts[2]) {
         if (!(*norm_blob = scarp_malloc(counts[2]))) { st = SCARP_ERR_NOMEM; scarp_model_free(m); goto end; }

@@ -48,5 +48,8 @@ void nn_gather(const scarp_model *m, scarp_nn_workspace *ws, const scarp_nn_data
 void nn_forward(scarp_model *m, scarp_nn_workspace *ws, int64_t B, int train, int update_stats,
                 scarp_rng *rng);
 /* Allocates the slabs of `spec` (zeroed) and points the tensor views; no initialisation. */
+/* Sizes of the parameter and statistics slabs of a spec, without allocating (so a damaged
+ * file cannot make the loader allocate before its sizes are checked). */
+scarp_status nn_model_counts(const scarp_model_spec *spec, size_t *n_params, size_t *n_stats);
 scarp_status nn_model_alloc(scarp_model *m, const scarp_model_spec *spec);
 #endif

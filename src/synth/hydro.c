@@ -118,6 +118,24 @@ double synth_acc_at(const synth_ctx *c, double x, double y)
     return sw > 0 ? s / sw : NAN;
 }
 
+double synth_river_distance(const synth_ctx *c, double x, double y, double maxd)
+{
+    const double step = c->f * c->cs, thr = fmax(1e6, 30 * step * step); /* as rivers.gpkg */
+    int64_t ci = (int64_t)floor(x / step), cj = (int64_t)floor(y / step), k = (int64_t)ceil(maxd / step);
+    double best = maxd * maxd;
+    for (int64_t j = cj - k; j <= cj + k; j++) {
+        if (j < 0 || j >= c->hh) continue;
+        for (int64_t i = ci - k; i <= ci + k; i++) {
+            if (i < 0 || i >= c->hw) continue;
+            float a = c->acc_d8[j * c->hw + i];
+            if (!(a >= thr)) continue;
+            double dx = (i + 0.5) * step - x, dy = (j + 0.5) * step - y, d2 = dx * dx + dy * dy;
+            if (d2 < best) best = d2;
+        }
+    }
+    return sqrt(best);
+}
+
 /* ---- towns ---- */
 
 static double coarse_slope_deg(const synth_ctx *c, int64_t i, int64_t j)
@@ -306,4 +324,37 @@ scarp_status synth_reservoirs_place(synth_ctx *c)
     }
     c->n_res = got;
     return SCARP_OK;
+}
+
+/* ---- roads (built by synth_roads_make in writer.c) ---- */
+
+int synth_roads_cull(const synth_ctx *c, double x0, double y0, double x1, double y1, double reach, int *idx)
+{
+    int n = 0;
+    for (int k = 0; k < c->n_road_seg; k++) {
+        const synth_seg *s = &c->road_seg[k];
+        if (fmax(s->ax, s->bx) < x0 - reach || fmin(s->ax, s->bx) > x1 + reach || fmax(s->ay, s->by) < y0 - reach ||
+            fmin(s->ay, s->by) > y1 + reach)
+            continue;
+        idx[n++] = k;
+    }
+    return n;
+}
+
+double synth_road_distance(const synth_ctx *c, double x, double y, const int *seg_idx, int n_idx, double *px,
+                           double *py)
+{
+    double best = 1e60, bx = x, by = y;
+    int n = seg_idx ? n_idx : c->n_road_seg;
+    for (int q = 0; q < n; q++) {
+        const synth_seg *s = &c->road_seg[seg_idx ? seg_idx[q] : q];
+        double sx = s->bx - s->ax, sy = s->by - s->ay, l2 = sx * sx + sy * sy;
+        double t = l2 > 0 ? ((x - s->ax) * sx + (y - s->ay) * sy) / l2 : 0;
+        t = t < 0 ? 0 : t > 1 ? 1 : t;
+        double qx = s->ax + t * sx, qy = s->ay + t * sy, d2 = (qx - x) * (qx - x) + (qy - y) * (qy - y);
+        if (d2 < best) { best = d2; bx = qx; by = qy; }
+    }
+    if (px) *px = bx;
+    if (py) *py = by;
+    return best < 1e59 ? sqrt(best) : 1e30;
 }

@@ -80,6 +80,44 @@ scarp_status scarp_synth_preset(scarp_synth_params *p, const char *name)
     return SCARP_OK;
 }
 
+/* ---- the model of failure ---- */
+
+static double env_param(const char *name, double def)
+{
+    char key[64];
+    snprintf(key, sizeof key, "SYNTHP_%s", name);
+    const char *v = getenv(key);
+    return v ? atof(v) : def;
+}
+
+static void synth_physics_defaults(synth_physics *ph)
+{
+#define P(f, v) ph->f = env_param(#f, v)
+    P(hazard_width, 0.05);
+    P(fs_dry_min, 1.1);
+    P(soil_sigma, 0.5);
+    P(soil_conv, 0.30);
+    P(coh_sigma, 0.8);
+    P(phi_sigma, 4.0);
+    P(tpi_scale, 6.0);
+    P(m_twi, 0.35);
+    P(m_conv, 0.20);
+    P(m_break, 0.15);
+    P(m_gw, 0.12);
+    P(ms_max, 0.70);
+    P(m_rain, 0.70);
+    P(bank_tan, 0.25);
+    P(bank_dist, 60.0);
+    P(gully_tan, 0.3);
+    P(road_cut, 90.0);
+    P(road_weaken, 0.25);
+    P(ev_road, 0.08);
+    P(ev_road_reach, 5000.0);
+    P(ev_gross, 0.10);
+    P(ev_pos_sigma, 1.25);
+#undef P
+}
+
 /* ---- context ---- */
 
 static void ctx_free(synth_ctx *c)
@@ -91,6 +129,8 @@ static void ctx_free(synth_ctx *c)
     scarp_free(c->acc_mfd);
     scarp_free(c->acc_d8);
     scarp_free(c->towns);
+    scarp_free(c->road_xy);
+    scarp_free(c->road_seg);
     for (int i = 0; c->res && i < c->n_res; i++) scarp_free(c->res[i].level);
     scarp_free(c->res);
     for (int i = 0; c->st && i < c->n_st; i++) {
@@ -136,6 +176,12 @@ static scarp_status ctx_init(synth_ctx *c, const scarp_synth_params *p)
     c->s_lu = synth_mix64(p->seed ^ 0x1004);
     c->s_mask = synth_mix64(p->seed ^ 0x1005);
     c->s_cell = synth_mix64(p->seed ^ 0x1006);
+    c->s_soil = synth_mix64(p->seed ^ 0x1007);
+    c->s_coh = synth_mix64(p->seed ^ 0x1008);
+    c->s_gw = synth_mix64(p->seed ^ 0x1009);
+    c->s_phi = synth_mix64(p->seed ^ 0x100A);
+    c->s_gully = synth_mix64(p->seed ^ 0x100B);
+    synth_physics_defaults(&c->ph);
     c->mask_wl = fmax(c->W, c->H) / 2.5;
     c->day0 = scarp_days_from_civil(p->start_year, 1, 1);
     c->n_days = (int)(scarp_days_from_civil(p->start_year + p->n_years, 1, 1) - c->day0);
@@ -287,13 +333,13 @@ static scarp_status open_writers(const synth_ctx *c, const char *dir, scarp_rast
         scarp_out_type type;
         scarp_raster_meta meta;
     } spec[N_LAYERS] = {
-        {"dem.tif", SCARP_OUT_FLOAT32, {"elevation (m)", NULL, NULL, 0, 0}},
-        {"erg.tif", SCARP_OUT_BYTE, {"engineering rock group", erg_names, erg_colors, SCARP_SYNTH_N_ERG + 1, 0}},
-        {"landuse.tif", SCARP_OUT_BYTE, {"land use", lu_names, lu_colors, SCARP_SYNTH_N_LANDUSE + 1, 0}},
-        {"aap.tif", SCARP_OUT_FLOAT32, {"average annual precipitation (mm)", NULL, NULL, 0, 0}},
-        {"red.tif", SCARP_OUT_UINT16, {"red (B4) surface reflectance x 10000", NULL, NULL, 0, 0}},
-        {"nir.tif", SCARP_OUT_UINT16, {"near infrared (B8) surface reflectance x 10000", NULL, NULL, 0, 0}},
-        {"truth.tif", SCARP_OUT_FLOAT32, {"true probability of failure over the record", NULL, NULL, 0, 0}},
+        {"dem.tif", SCARP_OUT_FLOAT32, {.description = "elevation (m)"}},
+        {"erg.tif", SCARP_OUT_BYTE, {.description = "engineering rock group", .class_names = erg_names, .colors = erg_colors, .n_classes = SCARP_SYNTH_N_ERG + 1}},
+        {"landuse.tif", SCARP_OUT_BYTE, {.description = "land use", .class_names = lu_names, .colors = lu_colors, .n_classes = SCARP_SYNTH_N_LANDUSE + 1}},
+        {"aap.tif", SCARP_OUT_FLOAT32, {.description = "average annual precipitation (mm)"}},
+        {"red.tif", SCARP_OUT_UINT16, {.description = "red (B4) surface reflectance x 10000"}},
+        {"nir.tif", SCARP_OUT_UINT16, {.description = "near infrared (B8) surface reflectance x 10000"}},
+        {"truth.tif", SCARP_OUT_FLOAT32, {.description = "true probability of failure over the record"}},
     };
     for (int l = 0; l < N_LAYERS; l++) {
         char path[4096];
@@ -393,7 +439,47 @@ end:
     return st;
 }
 
-/* ---- event dates ---- */
+/* ---- the inventory's mapping errors ---- */
+
+/* A set of cells (open addressing): the failed cells are reserved first so that a displaced
+ * point never lands on another event's cell (prepare would drop it as a duplicate). */
+typedef struct { int64_t *v; uint64_t mask; } cell_set;
+
+static int cell_set_add(cell_set *s, int64_t cell) /* 1 when added, 0 when present */
+{
+    uint64_t h = synth_mix64((uint64_t)cell) & s->mask;
+    while (s->v[h] >= 0) {
+        if (s->v[h] == cell) return 0;
+        h = (h + 1) & s->mask;
+    }
+    s->v[h] = cell;
+    return 1;
+}
+
+static int cell_set_has(const cell_set *s, int64_t cell)
+{
+    uint64_t h = synth_mix64((uint64_t)cell) & s->mask;
+    while (s->v[h] >= 0) {
+        if (s->v[h] == cell) return 1;
+        h = (h + 1) & s->mask;
+    }
+    return 0;
+}
+
+/* 1 when (x, y) is on land a mapper could report: inside the grid and the province with its
+ * 8 neighbours (so every derived layer is valid there), and not on a lake. */
+static int reportable(const synth_ctx *c, double x, double y, int *fault_idx)
+{
+    const double cs = c->cs;
+    if (x < cs || y < cs || x >= c->W - cs || y >= c->H - cs) return 0;
+    double cx = (floor(x / cs) + 0.5) * cs, cy = (floor(y / cs) + 0.5) * cs;
+    for (int dr = -1; dr <= 1; dr++)
+        for (int dc = -1; dc <= 1; dc++)
+            if (!synth_inside(c, cx + dc * cs, cy + dr * cs)) return 0;
+    int nf = synth_faults_cull(c, cx, cy, cx, cy, fault_idx);
+    double z = synth_terrain(c, cx, cy, 2 * cs, fault_idx, nf, NULL, NULL);
+    return synth_lake(c, cx, cy, z) < 0;
+}
 
 typedef struct { int t; int64_t cell; double x, y; } event;
 
@@ -411,16 +497,24 @@ static scarp_status draw_events(synth_ctx *c, cand_heap *h)
         return scarp_fail(SCARP_ERR_INPUT, "synth: only %d cells can fail in a %lldx%lld province, %d events asked", n,
                           (long long)c->p.width, (long long)c->p.height, c->p.n_events);
     qsort(h->v, (size_t)n, sizeof *h->v, cmp_cell);
+    uint64_t tcap = 1024;
+    while (tcap < 4 * (uint64_t)n) tcap *= 2;
+    cell_set set = {scarp_malloc((size_t)tcap * sizeof(int64_t)), tcap - 1};
     event *ev = scarp_malloc((size_t)n * sizeof *ev);
     float *m = scarp_malloc((size_t)c->n_days * sizeof(float));
     double *cum = scarp_malloc((size_t)c->n_days * sizeof(double));
+    int *fidx = scarp_malloc((size_t)(c->n_faults > 0 ? c->n_faults : 1) * sizeof(int));
     c->ev_x = scarp_malloc((size_t)n * sizeof(double));
     c->ev_y = scarp_malloc((size_t)n * sizeof(double));
     c->ev_t = scarp_malloc((size_t)n * sizeof(int));
-    if (!ev || !m || !cum || !c->ev_x || !c->ev_y || !c->ev_t) {
-        scarp_free(ev); scarp_free(m); scarp_free(cum);
+    if (!set.v || !ev || !m || !cum || !fidx || !c->ev_x || !c->ev_y || !c->ev_t) {
+        scarp_free(set.v); scarp_free(ev); scarp_free(m); scarp_free(cum); scarp_free(fidx);
         return SCARP_ERR_NOMEM;
     }
+    for (uint64_t k = 0; k < tcap; k++) set.v[k] = -1;
+    for (int e = 0; e < n; e++) cell_set_add(&set, h->v[e].cell);
+    const double cs = c->cs;
+    c->n_ev_road = c->n_ev_gross = 0;
     for (int e = 0; e < n; e++) {
         const candidate *cd = &h->v[e];
         int64_t col = cd->cell % c->p.width, row = cd->cell / c->p.width;
@@ -428,7 +522,7 @@ static scarp_status draw_events(synth_ctx *c, cand_heap *h)
         synth_dynamic_wetness(c, (bc * SYNTH_BLOCK + SYNTH_BLOCK * 0.5) * c->cs, (br * SYNTH_BLOCK + SYNTH_BLOCK * 0.5) * c->cs, m);
         double run = 0;
         for (int t = 0; t < c->n_days; t++) {
-            if (t >= SYNTH_WINDOW) run += synth_hazard(cd->a, cd->b, cd->ms + m[t]);
+            if (t >= SYNTH_WINDOW) run += synth_hazard(cd->a, cd->b, cd->ms + m[t], c->ph.hazard_width);
             cum[t] = run;
         }
         scarp_rng r;
@@ -441,8 +535,46 @@ static scarp_status draw_events(synth_ctx *c, cand_heap *h)
         }
         ev[e].t = lo;
         ev[e].cell = cd->cell;
-        ev[e].x = (col + 0.5 + 0.9 * (scarp_rng_uniform(&r) - 0.5)) * c->cs;
-        ev[e].y = (row + 0.5 + 0.9 * (scarp_rng_uniform(&r) - 0.5)) * c->cs;
+        /* where the mapper put it: the failed cell, maybe reported from the nearest road or
+         * grossly mislocated, always with a positional error (docs/03-synth.md) */
+        double fx = (col + 0.5) * cs, fy = (row + 0.5) * cs;
+        double kind = scarp_rng_uniform(&r);
+        int type = kind < c->ph.ev_road ? 1 : kind < c->ph.ev_road + c->ph.ev_gross ? 2 : 0;
+        double rx = fx, ry = fy;
+        if (type == 1) { /* seen from the road: recorded where the observer stood */
+            double d = synth_road_distance(c, fx, fy, NULL, 0, &rx, &ry);
+            if (!(d < c->ph.ev_road_reach && d > 3 * cs)) type = 0, rx = fx, ry = fy;
+        }
+        int placed = 0;
+        for (int attempt = 0; attempt < 16 && !placed; attempt++) {
+            double ox = rx, oy = ry;
+            if (type == 2) { /* a wrong digit in the coordinates: ±k·100 m or ±k·1000 m on x, y or both */
+                double axis = scarp_rng_uniform(&r);
+                for (int a = 0; a < 2; a++) {
+                    double mag = (1 + (double)scarp_rng_below(&r, 9)) * (scarp_rng_uniform(&r) < 0.5 ? 100 : 1000);
+                    double sgn = scarp_rng_uniform(&r) < 0.5 ? -1 : 1;
+                    if (a == 0 && axis < 0.6) ox += sgn * mag;
+                    if (a == 1 && axis >= 0.4) oy += sgn * mag;
+                }
+            }
+            /* positional error: Rayleigh radius (σ = ev_pos_sigma cells) capped at 3 cells */
+            double u1 = scarp_rng_uniform(&r), a = 2 * M_PI * scarp_rng_uniform(&r);
+            double rad = fmin(3.0, c->ph.ev_pos_sigma * sqrt(-2 * log(u1 > 1e-300 ? u1 : 1e-300))) * cs;
+            double x = ox + rad * cos(a), y = oy + rad * sin(a);
+            if (!reportable(c, x, y, fidx)) continue;
+            int64_t cell = (int64_t)floor(y / cs) * c->p.width + (int64_t)floor(x / cs);
+            if (cell != cd->cell && (cell_set_has(&set, cell) || !cell_set_add(&set, cell))) continue;
+            ev[e].x = x;
+            ev[e].y = y;
+            placed = 1;
+        }
+        if (!placed) { /* the failed cell itself, the point jittered inside it */
+            ev[e].x = (col + 0.5 + 0.9 * (scarp_rng_uniform(&r) - 0.5)) * cs;
+            ev[e].y = (row + 0.5 + 0.9 * (scarp_rng_uniform(&r) - 0.5)) * cs;
+            type = 0;
+        }
+        c->n_ev_road += type == 1;
+        c->n_ev_gross += type == 2;
     }
     qsort(ev, (size_t)n, sizeof *ev, cmp_event);
     for (int e = 0; e < n; e++) {
@@ -451,9 +583,11 @@ static scarp_status draw_events(synth_ctx *c, cand_heap *h)
         c->ev_t[e] = ev[e].t;
     }
     c->n_ev = n;
+    scarp_free(set.v);
     scarp_free(ev);
     scarp_free(m);
     scarp_free(cum);
+    scarp_free(fidx);
     return SCARP_OK;
 }
 
@@ -469,6 +603,7 @@ scarp_status scarp_synth_run(const scarp_synth_params *p, const char *out_dir, s
     if ((st = synth_climate_make(&c))) goto end;
     if ((st = synth_hydro_make(&c))) goto end;
     if ((st = synth_towns_make(&c))) goto end;
+    if ((st = synth_roads_make(&c))) goto end;
     if ((st = synth_reservoirs_place(&c))) goto end;
     if ((st = synth_weather_make(&c))) goto end;
     if ((st = synth_reservoir_levels(&c))) goto end;
@@ -482,7 +617,8 @@ scarp_status scarp_synth_run(const scarp_synth_params *p, const char *out_dir, s
     if (!global.v) { st = SCARP_ERR_NOMEM; goto end; }
     if ((st = tile_pass(&c, out_dir, &global, progress))) goto end;
     if ((st = draw_events(&c, &global))) goto end;
-    scarp_info("synth: %d events; the truth layer sums to %.1f expected failed cells", c.n_ev, c.truth_sum);
+    scarp_info("synth: %d events (%d reported from a road, %d grossly mislocated); the truth layer sums to %.1f "
+               "expected failed cells", c.n_ev, c.n_ev_road, c.n_ev_gross, c.truth_sum);
     if ((st = synth_write_series(&c, out_dir))) goto end;
     if ((st = synth_write_vectors(&c, out_dir))) goto end;
     st = synth_write_study_ini(&c, out_dir);

@@ -5,6 +5,9 @@
 #ifndef SCARP_SYNTH_INTERNAL_H
 #define SCARP_SYNTH_INTERNAL_H
 #include <math.h>
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
 #include <stdint.h>
 
 #include "scarp/grid.h"
@@ -16,7 +19,10 @@
 #define SYNTH_BINS 16       /* histogram bins of the dynamic wetness per block */
 #define SYNTH_WINDOW 30     /* antecedent window (days) */
 #define SYNTH_FAULT_VERTS 7
-#define SYNTH_HAZARD_WIDTH 0.025/* logistic spread of the daily failure probability around FS = 1 */
+#define SYNTH_HALO 8        /* halo (cells) of a tile: the neighbourhood terms reach 6 cells */
+#define SYNTH_TPI_RADIUS 4  /* topographic position: mean elevation of the (2r+1)² box minus z */
+#define SYNTH_MAX_ROADS 64
+#define SYNTH_ROAD_VERTS 40 /* vertices of a routed road (depth-5 midpoint routing: ≤ 33) */
 
 /* Random stream ids (scarp_rng_stream(seed, id)). */
 enum {
@@ -45,7 +51,28 @@ typedef struct {
     double bbox[4];         /* xmin ymin xmax ymax of the trace, local metres */
 } synth_fault;
 
+/* The parameters of the model of failure and of the inventory's mapping errors
+ * (docs/03-synth.md, "How the landslides happen"). */
+typedef struct {
+    double hazard_width;  /* logistic spread of the daily failure probability around FS = 1 */
+    double fs_dry_min;    /* the dry factor of safety of a mantle that survived (soil thinned to it) */
+    double soil_sigma;    /* log soil depth per unit of its fractal field */
+    double soil_conv;     /* log soil depth per unit of convergence */
+    double coh_sigma;     /* log cohesion per unit of its fractal field */
+    double phi_sigma;     /* degrees of friction angle per unit of its fractal field */
+    double tpi_scale;     /* m of topographic position for a full hollow (conv = 1) */
+    double m_twi, m_conv, m_break, m_gw; /* weights of the static wetness terms */
+    double ms_max;        /* cap of the static wetness */
+    double m_rain;        /* dynamic wetness at 80 mm of rain in the 30 days before */
+    double bank_tan, bank_dist;  /* subgrid steepening of river banks: + bank_tan·e^(−d/bank_dist) */
+    double gully_tan;     /* subgrid steepening of gullies in soft rocks, per unit of their field */
+    double road_cut, road_weaken; /* m, and FS × (1 − road_weaken·(1 − d/road_cut)) next to a road */
+    double ev_road, ev_road_reach, ev_gross; /* shares of events reported from a road / mislocated */
+    double ev_pos_sigma;  /* cells: Rayleigh σ of the positional error (capped at 3 cells) */
+} synth_physics;
+
 typedef struct { double x, y, radius; } synth_town;
+typedef struct { double ax, ay, bx, by; } synth_seg; /* a road segment, local metres */
 
 typedef struct {
     double x, y;            /* the dam, local metres */
@@ -87,6 +114,13 @@ typedef struct {
 
     synth_town *towns;
     int n_towns;
+    /* roads: polylines (n_roads, SYNTH_ROAD_VERTS, 2) with road_np vertices each, and their segments */
+    int n_roads, n_road_seg;
+    int road_from[SYNTH_MAX_ROADS], road_to[SYNTH_MAX_ROADS], road_np[SYNTH_MAX_ROADS];
+    double *road_xy;
+    synth_seg *road_seg;
+    uint64_t s_soil, s_coh, s_phi, s_gw, s_gully; /* the unobserved random fields of the regolith */
+    synth_physics ph;
     synth_reservoir *res;
     int n_res;
     synth_station *st;
@@ -101,6 +135,7 @@ typedef struct {
     int n_ev;
     double *ev_x, *ev_y;    /* local metres */
     int *ev_t;              /* day index */
+    int n_ev_road, n_ev_gross; /* events reported near a road / grossly mislocated */
 } synth_ctx;
 
 /* ---- noise.c: hash-based value helpers and gradient-noise fBm ---- */
@@ -145,8 +180,17 @@ double synth_aap_at(const synth_ctx *c, double x, double y);
 scarp_status synth_hydro_make(synth_ctx *c);
 /* Bilinear MFD contributing area (m²) of the coarse grid at (x, y). */
 double synth_acc_at(const synth_ctx *c, double x, double y);
+/* Distance (m) from (x, y) to the centre of the nearest river cell of the coarse hydrology grid
+ * (D8 area ≥ the rivers.gpkg threshold), or maxd when none is nearer. */
+double synth_river_distance(const synth_ctx *c, double x, double y, double maxd);
 scarp_status synth_towns_make(synth_ctx *c);
 scarp_status synth_reservoirs_place(synth_ctx *c);
+/* Distance (m) from (x, y) to the nearest of the road segments seg_idx (all when NULL), and
+ * the nearest point on it (px, py may be NULL). 1e30 when there is no road. */
+double synth_road_distance(const synth_ctx *c, double x, double y, const int *seg_idx, int n_idx, double *px,
+                           double *py);
+/* Road segments within `reach` of the box [x0, x1] × [y0, y1]; returns the count (idx: n_road_seg). */
+int synth_roads_cull(const synth_ctx *c, double x0, double y0, double x1, double y1, double reach, int *idx);
 /* D8 receiver direction (0..7: N, NE, E, SE, S, SW, W, NW) of a coarse cell, −1 at an outlet. */
 int synth_d8_receiver(const synth_ctx *c, int64_t i, int64_t j);
 void synth_d8_offset(int dir, int *dc, int *dr);
@@ -166,7 +210,11 @@ typedef struct {
     float *dem, *erg, *lu, *aap, *red, *nir, *truth; /* (h, w) */
     float *G;               /* (h, w) Σ over days of the failure intensity / p0 */
     float *fs_a, *fs_b, *ms; /* (h, w) FS = a − b·m, static wetness */
-    float *halo, *slope;    /* (h+2, w+2) */
+    float *U, *dfault, *lake; /* (h, w) uplift, distance to the nearest fault, lake index or −1 */
+    float *halo, *slope, *aspect; /* (h+2R, w+2R), R = SYNTH_HALO */
+    double *zsum, *zcnt;    /* (h+2R+1, w+2R+1) summed-area tables of the haloed elevation */
+    int64_t sat_cap;
+    int *road_idx;
     int64_t halo_cap;
     float *hist_n, *hist_m; /* (blocks, SYNTH_BINS) */
     int64_t hist_cap;
@@ -182,16 +230,17 @@ void synth_tile_free(synth_tile *t);
 scarp_status synth_tile_compute(const synth_ctx *c, synth_tile *t, int64_t col0, int64_t row0, int64_t w,
                                 int64_t h);
 /* Per-cell daily hazard σ((1 − FS)/width) for wetness m. */
-static inline double synth_hazard(double a, double b, double m)
+static inline double synth_hazard(double a, double b, double m, double width)
 {
     double fs = a - b * (m < 0 ? 0 : m > 1 ? 1 : m);
-    return 1.0 / (1.0 + exp((fs - 1.0) / SYNTH_HAZARD_WIDTH));
+    return 1.0 / (1.0 + exp((fs - 1.0) / width));
 }
 
 /* ---- writer.c ---- */
 scarp_status synth_write_vectors(const synth_ctx *c, const char *dir);
 scarp_status synth_write_series(const synth_ctx *c, const char *dir);
 scarp_status synth_write_study_ini(const synth_ctx *c, const char *dir);
+scarp_status synth_roads_make(synth_ctx *c);
 void synth_date_string(const synth_ctx *c, int t, char out[11]);
 
 #endif

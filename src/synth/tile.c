@@ -38,21 +38,28 @@ const scarp_synth_landuse scarp_synth_landuse_table[SCARP_SYNTH_N_LANDUSE] = {
 
 scarp_status synth_tile_init(synth_tile *t, const synth_ctx *c, int64_t max_w, int64_t max_h)
 {
+    const int64_t R = SYNTH_HALO;
     memset(t, 0, sizeof *t);
     t->cap = max_w * max_h;
-    t->halo_cap = (max_w + 2) * (max_h + 2);
+    t->halo_cap = (max_w + 2 * R) * (max_h + 2 * R);
+    t->sat_cap = (max_w + 2 * R + 1) * (max_h + 2 * R + 1);
     t->hist_cap = ((max_w + SYNTH_BLOCK - 1) / SYNTH_BLOCK + 1) * ((max_h + SYNTH_BLOCK - 1) / SYNTH_BLOCK + 1);
     size_t n = (size_t)t->cap;
-    float **outs[] = {&t->dem, &t->erg, &t->lu, &t->aap, &t->red, &t->nir, &t->truth, &t->G, &t->fs_a, &t->fs_b, &t->ms};
+    float **outs[] = {&t->dem, &t->erg, &t->lu, &t->aap, &t->red, &t->nir, &t->truth, &t->G,
+                      &t->fs_a, &t->fs_b, &t->ms, &t->U, &t->dfault, &t->lake};
     for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
         if (!(*outs[i] = scarp_malloc(n * sizeof(float)))) goto nomem;
     if (!(t->halo = scarp_malloc((size_t)t->halo_cap * sizeof(float)))) goto nomem;
     if (!(t->slope = scarp_malloc((size_t)t->halo_cap * sizeof(float)))) goto nomem;
+    if (!(t->aspect = scarp_malloc((size_t)t->halo_cap * sizeof(float)))) goto nomem;
+    if (!(t->zsum = scarp_malloc((size_t)t->sat_cap * sizeof(double)))) goto nomem;
+    if (!(t->zcnt = scarp_malloc((size_t)t->sat_cap * sizeof(double)))) goto nomem;
     if (!(t->hist_n = scarp_malloc((size_t)t->hist_cap * SYNTH_BINS * sizeof(float)))) goto nomem;
     if (!(t->hist_m = scarp_malloc((size_t)t->hist_cap * SYNTH_BINS * sizeof(float)))) goto nomem;
     if (!(t->mdyn = scarp_malloc((size_t)c->n_days * sizeof(float)))) goto nomem;
     if (!(t->fault_idx = scarp_malloc((size_t)(c->n_faults > 0 ? c->n_faults : 1) * sizeof(int)))) goto nomem;
-    t->cs_rows = max_h + 2;
+    if (!(t->road_idx = scarp_malloc((size_t)(c->n_road_seg > 0 ? c->n_road_seg : 1) * sizeof(int)))) goto nomem;
+    t->cs_rows = max_h + 2 * R;
     scarp_status st = scarp_cellsize_uniform(&t->cs, t->cs_rows, c->cs, c->cs);
     if (st) { synth_tile_free(t); return st; }
     return SCARP_OK;
@@ -65,9 +72,12 @@ void synth_tile_free(synth_tile *t)
 {
     if (!t) return;
     float *bufs[] = {t->dem, t->erg, t->lu, t->aap, t->red, t->nir, t->truth, t->G, t->fs_a, t->fs_b, t->ms,
-                     t->halo, t->slope, t->hist_n, t->hist_m, t->mdyn};
+                     t->U, t->dfault, t->lake, t->halo, t->slope, t->aspect, t->hist_n, t->hist_m, t->mdyn};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) scarp_free(bufs[i]);
+    scarp_free(t->zsum);
+    scarp_free(t->zcnt);
     scarp_free(t->fault_idx);
+    scarp_free(t->road_idx);
     if (t->cs.dx_row) scarp_cellsize_free(&t->cs);
     memset(t, 0, sizeof *t);
 }
@@ -122,19 +132,27 @@ static void block_histogram(const synth_ctx *c, synth_tile *t, int64_t bc, int64
     }
 }
 
+/* Standard deviation of synth_fbm over 5 octaves at gain 0.6 (measured over 160 000 points):
+ * dividing by it gives the regolith fields unit variance. */
+#define FBM5_SD 0.28
+
 scarp_status synth_tile_compute(const synth_ctx *c, synth_tile *t, int64_t col0, int64_t row0, int64_t w, int64_t h)
 {
-    if (w * h > t->cap || h + 2 > t->cs_rows) return scarp_fail(SCARP_ERR_INTERNAL, "synth: tile larger than its buffers");
+    const int64_t R = SYNTH_HALO, hw = w + 2 * R, hh = h + 2 * R;
+    if (w * h > t->cap || hh > t->cs_rows || hw * hh > t->halo_cap)
+        return scarp_fail(SCARP_ERR_INTERNAL, "synth: tile larger than its buffers");
     const double cs = c->cs;
-    const int64_t W = c->p.width, H = c->p.height, hw = w + 2;
-    int nf = synth_faults_cull(c, (col0 - 1) * cs, (row0 - 1) * cs, (col0 + w + 1) * cs, (row0 + h + 1) * cs,
+    const int64_t W = c->p.width, H = c->p.height;
+    int nf = synth_faults_cull(c, (col0 - R) * cs, (row0 - R) * cs, (col0 + w + R) * cs, (row0 + h + R) * cs,
                                t->fault_idx);
-    /* 1. elevation on the window and a one-cell halo (NaN outside the grid and the province);
-     *    lithology and the lake flag of the interior cells on the way. */
-    for (int64_t r = -1; r <= h; r++) {
-        for (int64_t q = -1; q <= w; q++) {
+    int nroad = synth_roads_cull(c, col0 * cs, row0 * cs, (col0 + w) * cs, (row0 + h) * cs, c->ph.road_cut + cs,
+                                 t->road_idx);
+    /* 1. elevation on the window and an R-cell halo (NaN outside the grid and the province);
+     *    uplift, fault distance and lake of the interior cells on the way. */
+    for (int64_t r = -R; r < h + R; r++) {
+        for (int64_t q = -R; q < w + R; q++) {
             int64_t gc = col0 + q, gr = row0 + r;
-            float *hz = &t->halo[(r + 1) * hw + (q + 1)];
+            float *hz = &t->halo[(r + R) * hw + (q + R)];
             double x = (gc + 0.5) * cs, y = (gr + 0.5) * cs;
             if (gc < 0 || gr < 0 || gc >= W || gr >= H || !synth_inside(c, x, y)) { *hz = NAN; continue; }
             double U, dfault;
@@ -143,17 +161,29 @@ scarp_status synth_tile_compute(const synth_ctx *c, synth_tile *t, int64_t col0,
             if (lake >= 0) z = c->res[lake].z_bed + c->res[lake].height; /* the lake surface */
             *hz = (float)z;
             if (r >= 0 && r < h && q >= 0 && q < w) {
-                /* provisional, until the slope is known: uplift, fault distance, lake index or −1 */
-                t->fs_a[r * w + q] = (float)U;
-                t->fs_b[r * w + q] = (float)dfault;
-                t->lu[r * w + q] = (float)lake;
+                t->U[r * w + q] = (float)U;
+                t->dfault[r * w + q] = (float)dfault;
+                t->lake[r * w + q] = (float)lake;
             }
         }
     }
-    /* 2. slope (Horn) from the terrain module, on the haloed window */
-    scarp_status st = scarp_slope_aspect(t->halo, w + 2, h + 2, &t->cs, t->slope, NULL);
+    /* 2. slope and aspect (Horn) from the terrain module, on the haloed window */
+    scarp_status st = scarp_slope_aspect(t->halo, hw, hh, &t->cs, t->slope, t->aspect);
     if (st) return st;
-    /* 3. wetness histograms of the blocks under the window */
+    /* 3. summed-area tables of the valid elevations (topographic position) */
+    for (int64_t j = 0; j <= hw; j++) t->zsum[j] = t->zcnt[j] = 0;
+    for (int64_t i = 0; i < hh; i++) {
+        double rs = 0, rc = 0;
+        double *s0 = t->zsum + i * (hw + 1), *s1 = s0 + hw + 1, *c0 = t->zcnt + i * (hw + 1), *c1 = c0 + hw + 1;
+        s1[0] = c1[0] = 0;
+        for (int64_t j = 0; j < hw; j++) {
+            float z = t->halo[i * hw + j];
+            if (!isnan(z)) { rs += z; rc += 1; }
+            s1[j + 1] = s0[j + 1] + rs;
+            c1[j + 1] = c0[j + 1] + rc;
+        }
+    }
+    /* 4. wetness histograms of the blocks under the window */
     int64_t bc0 = col0 / SYNTH_BLOCK, bc1 = (col0 + w - 1) / SYNTH_BLOCK;
     int64_t br0 = row0 / SYNTH_BLOCK, br1 = (row0 + h - 1) / SYNTH_BLOCK;
     int64_t nbc = bc1 - bc0 + 1;
@@ -163,11 +193,11 @@ scarp_status synth_tile_compute(const synth_ctx *c, synth_tile *t, int64_t col0,
             int64_t b = (br - br0) * nbc + (bc - bc0);
             block_histogram(c, t, bc, br, t->hist_n + b * SYNTH_BINS, t->hist_m + b * SYNTH_BINS);
         }
-    /* 4. every layer of the interior cells */
+    /* 5. every layer of the interior cells */
     for (int64_t r = 0; r < h; r++) {
         for (int64_t q = 0; q < w; q++) {
-            int64_t i = r * w + q, gc = col0 + q, gr = row0 + r;
-            float z = t->halo[(r + 1) * hw + (q + 1)];
+            int64_t i = r * w + q, gc = col0 + q, gr = row0 + r, hi = (r + R) * hw + (q + R);
+            float z = t->halo[hi];
             t->dem[i] = z;
             if (isnan(z)) {
                 t->erg[i] = t->lu[i] = t->aap[i] = t->red[i] = t->nir[i] = t->truth[i] = NAN;
@@ -178,14 +208,14 @@ scarp_status synth_tile_compute(const synth_ctx *c, synth_tile *t, int64_t col0,
                 continue;
             }
             double x = (gc + 0.5) * cs, y = (gr + 0.5) * cs;
-            double slope = t->slope[(r + 1) * hw + (q + 1)];
+            double slope = t->slope[hi];
             double acc = synth_acc_at(c, x, y);
             if (isnan(acc)) acc = cs * cs;
             double sca = acc / (c->f * cs);
             double tanb = tan(slope * DEG);
             double twi = log(sca / (tanb > 0.001 ? tanb : 0.001));
-            int lake = (int)t->lu[i];
-            t->erg[i] = lake >= 0 ? NAN : (float)erg_class(c, x, y, t->fs_a[i], t->fs_b[i], slope);
+            int lake = (int)t->lake[i];
+            t->erg[i] = lake >= 0 ? NAN : (float)erg_class(c, x, y, t->U[i], t->dfault[i], slope);
             double n1 = synth_fbm(c->s_lu, x, y, 3000, 250, 0.5);
             int lu = landuse_class(c, x, y, z, slope, acc, lake, n1);
             const scarp_synth_landuse *L = &scarp_synth_landuse_table[lu - 1];
@@ -206,19 +236,70 @@ scarp_status synth_tile_compute(const synth_ctx *c, synth_tile *t, int64_t col0,
             double fa = 1e3, fb = 0, ms = 0;
             if (lu != SCARP_LU_WATER && slope >= 2.0) {
                 const scarp_synth_erg *E = &scarp_synth_erg_table[(int)t->erg[i] - 1];
-                double beta = slope * DEG;
-                double zsoil = (0.8 + 1.2 * exp(-slope / 20.0)) * exp(0.3 * (e3 - 0.5));
+                /* neighbourhood: topographic position (hollows > 0) and the slope of the cells above */
+                const int64_t tr = SYNTH_TPI_RADIUS, a0 = r + R - tr, a1 = r + R + tr + 1, b0 = q + R - tr,
+                              b1 = q + R + tr + 1;
+                double bs = t->zsum[a1 * (hw + 1) + b1] - t->zsum[a0 * (hw + 1) + b1] - t->zsum[a1 * (hw + 1) + b0] +
+                            t->zsum[a0 * (hw + 1) + b0];
+                double bn = t->zcnt[a1 * (hw + 1) + b1] - t->zcnt[a0 * (hw + 1) + b1] - t->zcnt[a1 * (hw + 1) + b0] +
+                            t->zcnt[a0 * (hw + 1) + b0];
+                double tpi = bs / bn - z;
+                const synth_physics *ph = &c->ph;
+                double conv = fmin(1.0, fmax(-1.0, tpi / ph->tpi_scale));
+                double up = 0;
+                int nup = 0;
+                double asp = t->aspect[hi] * DEG, dcol = -sin(asp), drow = cos(asp);
+                for (int k = 2; k <= 6; k += 2) {
+                    int64_t rr = r + R + (int64_t)lround(k * drow), cc = q + R + (int64_t)lround(k * dcol);
+                    float sv = t->slope[rr * hw + cc];
+                    if (!isnan(sv) && !isnan(t->halo[rr * hw + cc])) { up += sv; nup++; }
+                }
+                double slope_above = nup ? up / nup : slope;
+                /* the unobserved regolith: fractal fields (wavelengths 1.6 km … 100 m) of soil
+                 * depth, cohesion, friction and perched groundwater, each of unit variance */
+                double Fz = synth_fbm(c->s_soil, x, y, 1600, 100, 0.6) / FBM5_SD;
+                double Fc = synth_fbm(c->s_coh, x, y, 1600, 100, 0.6) / FBM5_SD;
+                double Fp = synth_fbm(c->s_phi, x, y, 1600, 100, 0.6) / FBM5_SD;
+                double Fg = synth_fbm(c->s_gw, x, y, 3200, 200, 0.6) / FBM5_SD;
+                double zsoil = (0.8 + 1.2 * exp(-slope / 20.0)) *
+                               exp(ph->soil_sigma * Fz + ph->soil_conv * conv + 0.3 * (e3 - 0.5));
+                zsoil = zsoil < 0.2 ? 0.2 : zsoil > 5.0 ? 5.0 : zsoil;
                 double cr = L->root_cohesion_kpa * fmin(1.5, fmax(0.0, ndvi / 0.5));
-                double phi = (E->friction_deg + 4.0 * (synth_hash01(c->s_cell ^ 3, gc, gr) - 0.5)) * DEG;
-                double coh = E->cohesion_kpa * (0.8 + 0.4 * synth_hash01(c->s_cell ^ 4, gc, gr));
-                double ratio = tan(phi) / tan(beta);
-                fa = (coh + cr) / (GAMMA_SOIL * zsoil * sin(beta) * cos(beta)) + ratio;
+                double phi = (E->friction_deg + ph->phi_sigma * Fp + 4.0 * (synth_hash01(c->s_cell ^ 3, gc, gr) - 0.5)) * DEG;
+                double coh = E->cohesion_kpa * exp(ph->coh_sigma * Fc - 0.5 * ph->coh_sigma * ph->coh_sigma);
+                /* subgrid steepness the 30 m DEM smooths away: river banks under toe erosion and
+                 * gully walls in soft rocks (ERG 4–5) */
+                double tan_eff = tanb;
+                if (ph->bank_tan > 0) {
+                    double drv = synth_river_distance(c, x, y, 4 * ph->bank_dist);
+                    tan_eff += ph->bank_tan * exp(-drv / ph->bank_dist);
+                }
+                if (ph->gully_tan > 0 && E->id >= 4) {
+                    double Fs = synth_fbm(c->s_gully, x, y, 800, 50, 0.6) / FBM5_SD;
+                    tan_eff += ph->gully_tan * (E->id == 5 ? 1.0 : 0.6) * fmax(0.0, Fs - 0.5);
+                }
+                double beta_eff = atan(tan_eff);
+                double ratio = tan(phi) / tan_eff;
+                fa = (coh + cr) / (GAMMA_SOIL * zsoil * sin(beta_eff) * cos(beta_eff)) + ratio;
                 /* A mantle unstable when dry would have slid long ago: on the steepest slopes the
-                 * soil is only as thick as dry stability allows (FS_dry ≥ 1.1), so that there too
-                 * failures wait for wet days. */
-                if (fa < 1.1) fa = 1.1;
+                 * soil is only as thick as dry stability allows, so that there too failures wait
+                 * for wet days. */
+                if (fa < ph->fs_dry_min) fa = ph->fs_dry_min;
                 fb = GAMMA_WATER / GAMMA_SOIL * ratio;
-                ms = 0.5 * fmin(1.0, fmax(0.0, (twi - 5.0) / 8.0));
+                /* static wetness: the (coarse) topographic index, convergent hollows, seepage where
+                 * the slope above is steeper (a slope break) and the perched groundwater field */
+                ms = ph->m_twi * fmin(1.0, fmax(0.0, (twi - 5.0) / 8.0)) + ph->m_conv * fmax(0.0, conv) +
+                     ph->m_break * fmin(1.0, fmax(0.0, (slope_above - slope) / 10.0)) + ph->m_gw * Fg;
+                ms = ms < 0 ? 0 : ms > ph->ms_max ? ph->ms_max : ms;
+                /* road cuts: a recent cut steepens and unloads the toe of the slope it crosses */
+                if (nroad > 0) {
+                    double dr = synth_road_distance(c, x, y, t->road_idx, nroad, NULL, NULL);
+                    if (dr < ph->road_cut) {
+                        double k = 1.0 - ph->road_weaken * (1.0 - dr / ph->road_cut);
+                        fa *= k;
+                        fb *= k;
+                    }
+                }
             }
             t->fs_a[i] = (float)fa;
             t->fs_b[i] = (float)fb;
@@ -228,7 +309,7 @@ scarp_status synth_tile_compute(const synth_ctx *c, synth_tile *t, int64_t col0,
                 int64_t b = (gr / SYNTH_BLOCK - br0) * nbc + (gc / SYNTH_BLOCK - bc0);
                 const float *hn = t->hist_n + b * SYNTH_BINS, *hm = t->hist_m + b * SYNTH_BINS;
                 for (int k = 0; k < SYNTH_BINS; k++)
-                    if (hn[k] > 0) G += hn[k] * synth_hazard(t->fs_a[i], t->fs_b[i], t->ms[i] + hm[k]);
+                    if (hn[k] > 0) G += hn[k] * synth_hazard(t->fs_a[i], t->fs_b[i], t->ms[i] + hm[k], c->ph.hazard_width);
             }
             t->G[i] = (float)G;
             t->truth[i] = (float)(-expm1(-c->p0 * G));

@@ -175,7 +175,7 @@ void synth_dynamic_wetness(const synth_ctx *c, double x, double y, float *out)
     for (int t = SYNTH_WINDOW; t < c->n_days; t++) {
         double R = 0;
         for (int i = 0; i < n; i++) R += w[i] * c->st[i].r30[t];
-        double m = 0.55 * fmin(1.0, R / r30_ref);
+        double m = c->ph.m_rain * fmin(1.0, R / r30_ref);
         double dd = 0;
         for (int q = 0; q < nn; q++) {
             const float *L = c->res[near[q]].level;

@@ -256,67 +256,93 @@ static void route(const synth_ctx *c, double ax, double ay, double bx, double by
     route(c, bxm, bym, bx, by, depth - 1, xy, np);
 }
 
-static scarp_status write_roads(const synth_ctx *c, const char *dir)
+/* The road network, built before the rasters (road cuts weaken the slopes they cross and
+ * the inventory is biased towards roads): Prim's minimum spanning tree over the towns plus
+ * the shortest extra edge (a loop), each edge routed down valleys. Local metres. */
+scarp_status synth_roads_make(synth_ctx *c)
 {
     int n = c->n_towns;
-    const char *names[] = {"id", "from", "to"};
-    scarp_vector_writer *w;
-    scarp_status st = open_vector(c, dir, "roads.gpkg", "roads", SCARP_GEOM_LINE, names, "iss", 3, &w);
-    if (st) return st;
-    /* Prim's minimum spanning tree over the towns, then the shortest extra edge (a loop). */
     int *parent = scarp_malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
     double *best = scarp_malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
     uint8_t *in = scarp_calloc((size_t)(n > 0 ? n : 1), 1);
-    double xy[2 * 80];
+    scarp_status st = SCARP_OK;
     if (!parent || !best || !in) { st = SCARP_ERR_NOMEM; goto end; }
     for (int i = 0; i < n; i++) { best[i] = 1e300; parent[i] = -1; }
     if (n > 0) best[0] = 0;
-    int edges[64][2], ne = 0;
+    int ne = 0;
     for (int it = 0; it < n; it++) {
         int u = -1;
         for (int i = 0; i < n; i++)
             if (!in[i] && (u < 0 || best[i] < best[u])) u = i;
         in[u] = 1;
-        if (parent[u] >= 0 && ne < 64) { edges[ne][0] = parent[u]; edges[ne][1] = u; ne++; }
+        if (parent[u] >= 0 && ne < SYNTH_MAX_ROADS) { c->road_from[ne] = parent[u]; c->road_to[ne] = u; ne++; }
         for (int i = 0; i < n; i++) {
             double dx = c->towns[i].x - c->towns[u].x, dy = c->towns[i].y - c->towns[u].y, d = dx * dx + dy * dy;
             if (!in[i] && d < best[i]) { best[i] = d; parent[i] = u; }
         }
     }
-    if (n >= 4 && ne < 64) {
+    if (n >= 4 && ne < SYNTH_MAX_ROADS) {
         double bd = 1e300;
         int ba = -1, bb = -1;
         for (int a = 0; a < n; a++)
             for (int b = a + 1; b < n; b++) {
                 int used = 0;
                 for (int e = 0; e < ne; e++)
-                    used |= (edges[e][0] == a && edges[e][1] == b) || (edges[e][0] == b && edges[e][1] == a);
+                    used |= (c->road_from[e] == a && c->road_to[e] == b) || (c->road_from[e] == b && c->road_to[e] == a);
                 double dx = c->towns[a].x - c->towns[b].x, dy = c->towns[a].y - c->towns[b].y;
                 if (!used && dx * dx + dy * dy < bd) { bd = dx * dx + dy * dy; ba = a; bb = b; }
             }
-        if (ba >= 0) { edges[ne][0] = ba; edges[ne][1] = bb; ne++; }
+        if (ba >= 0) { c->road_from[ne] = ba; c->road_to[ne] = bb; ne++; }
     }
-    for (int e = 0; e < ne && !st; e++) {
-        const synth_town *a = &c->towns[edges[e][0]], *b = &c->towns[edges[e][1]];
+    c->n_roads = ne;
+    c->road_xy = scarp_malloc((size_t)(ne > 0 ? ne : 1) * SYNTH_ROAD_VERTS * 2 * sizeof(double));
+    c->road_seg = scarp_malloc((size_t)(ne > 0 ? ne : 1) * SYNTH_ROAD_VERTS * sizeof *c->road_seg);
+    if (!c->road_xy || !c->road_seg) { st = SCARP_ERR_NOMEM; goto end; }
+    c->n_road_seg = 0;
+    for (int e = 0; e < ne; e++) {
+        const synth_town *a = &c->towns[c->road_from[e]], *b = &c->towns[c->road_to[e]];
+        double *xy = c->road_xy + (size_t)e * SYNTH_ROAD_VERTS * 2;
         int np = 1;
         xy[0] = a->x;
         xy[1] = a->y;
         route(c, a->x, a->y, b->x, b->y, 5, xy, &np);
-        for (int k = 0; k < np; k++) {
-            xy[2 * k] = wx(c, xy[2 * k]);
-            xy[2 * k + 1] = wy(c, xy[2 * k + 1]);
+        c->road_np[e] = np;
+        for (int k = 0; k + 1 < np; k++) {
+            synth_seg *sg = &c->road_seg[c->n_road_seg++];
+            sg->ax = xy[2 * k];
+            sg->ay = xy[2 * k + 1];
+            sg->bx = xy[2 * k + 2];
+            sg->by = xy[2 * k + 3];
         }
-        char id[16], from[16], to[16];
-        snprintf(id, sizeof id, "%d", e + 1);
-        snprintf(from, sizeof from, "T%02d", edges[e][0] + 1);
-        snprintf(to, sizeof to, "T%02d", edges[e][1] + 1);
-        const char *v[] = {id, from, to};
-        st = scarp_vector_write_line(w, xy, np, v);
     }
 end:
     scarp_free(parent);
     scarp_free(best);
     scarp_free(in);
+    return st;
+}
+
+static scarp_status write_roads(const synth_ctx *c, const char *dir)
+{
+    const char *names[] = {"id", "from", "to"};
+    scarp_vector_writer *w;
+    scarp_status st = open_vector(c, dir, "roads.gpkg", "roads", SCARP_GEOM_LINE, names, "iss", 3, &w);
+    if (st) return st;
+    double xy[2 * SYNTH_ROAD_VERTS];
+    for (int e = 0; e < c->n_roads && !st; e++) {
+        int np = c->road_np[e];
+        const double *src = c->road_xy + (size_t)e * SYNTH_ROAD_VERTS * 2;
+        for (int k = 0; k < np; k++) {
+            xy[2 * k] = wx(c, src[2 * k]);
+            xy[2 * k + 1] = wy(c, src[2 * k + 1]);
+        }
+        char id[16], from[16], to[16];
+        snprintf(id, sizeof id, "%d", e + 1);
+        snprintf(from, sizeof from, "T%02d", c->road_from[e] + 1);
+        snprintf(to, sizeof to, "T%02d", c->road_to[e] + 1);
+        const char *v[] = {id, from, to};
+        st = scarp_vector_write_line(w, xy, np, v);
+    }
     if (st) { scarp_vector_writer_abort(w); return st; }
     return scarp_vector_writer_commit(w);
 }
