@@ -94,15 +94,15 @@ static void synth_physics_defaults(synth_physics *ph)
 {
 #define P(f, v) ph->f = env_param(#f, v)
     P(hazard_width, 0.05);
-    P(fs_dry_min, 1.1);
+    P(fs_min, 1.1);
     P(soil_sigma, 0.5);
-    P(soil_conv, 0.30);
+    P(soil_conv, 0.50);
     P(coh_sigma, 0.8);
     P(phi_sigma, 4.0);
-    P(tpi_scale, 6.0);
+    P(tpi_scale, 4.0);
     P(m_twi, 0.35);
-    P(m_conv, 0.20);
-    P(m_break, 0.15);
+    P(m_conv, 0.35);
+    P(m_break, 0.30);
     P(m_gw, 0.12);
     P(ms_max, 0.70);
     P(m_rain, 0.70);

@@ -55,7 +55,7 @@ typedef struct {
  * (docs/03-synth.md, "How the landslides happen"). */
 typedef struct {
     double hazard_width;  /* logistic spread of the daily failure probability around FS = 1 */
-    double fs_dry_min;    /* the dry factor of safety of a mantle that survived (soil thinned to it) */
+    double fs_min;        /* least FS at the static wetness of a mantle that survived (soil thinned to it) */
     double soil_sigma;    /* log soil depth per unit of its fractal field */
     double soil_conv;     /* log soil depth per unit of convergence */
     double coh_sigma;     /* log cohesion per unit of its fractal field */

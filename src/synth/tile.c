@@ -281,16 +281,16 @@ scarp_status synth_tile_compute(const synth_ctx *c, synth_tile *t, int64_t col0,
                 double beta_eff = atan(tan_eff);
                 double ratio = tan(phi) / tan_eff;
                 fa = (coh + cr) / (GAMMA_SOIL * zsoil * sin(beta_eff) * cos(beta_eff)) + ratio;
-                /* A mantle unstable when dry would have slid long ago: on the steepest slopes the
-                 * soil is only as thick as dry stability allows, so that there too failures wait
-                 * for wet days. */
-                if (fa < ph->fs_dry_min) fa = ph->fs_dry_min;
                 fb = GAMMA_WATER / GAMMA_SOIL * ratio;
                 /* static wetness: the (coarse) topographic index, convergent hollows, seepage where
                  * the slope above is steeper (a slope break) and the perched groundwater field */
                 ms = ph->m_twi * fmin(1.0, fmax(0.0, (twi - 5.0) / 8.0)) + ph->m_conv * fmax(0.0, conv) +
                      ph->m_break * fmin(1.0, fmax(0.0, (slope_above - slope) / 10.0)) + ph->m_gw * Fg;
                 ms = ms < 0 ? 0 : ms > ph->ms_max ? ph->ms_max : ms;
+                /* A mantle unstable under its usual groundwater would have slid long ago: where
+                 * it would be, the soil is only as thick as that stability allows (FS at the
+                 * static wetness ≥ fs_min), so that there too failures wait for wet spells. */
+                if (fa - fb * ms < ph->fs_min) fa = ph->fs_min + fb * ms;
                 /* road cuts: a recent cut steepens and unloads the toe of the slope it crosses */
                 if (nroad > 0) {
                     double dr = synth_road_distance(c, x, y, t->road_idx, nroad, NULL, NULL);
