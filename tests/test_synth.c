@@ -4,7 +4,10 @@
  * wet season, rivers on cells of high flow accumulation (recomputed by the terrain module
  * from dem.tif), landslide density rising with slope (Horn slope of dem.tif) and with the
  * antecedent 30-day rainfall (IDW of the station CSV), the truth layer higher at inventory
- * points, no event on nodata or water, CRS and nodata on every raster, study.ini loadable. */
+ * points, higher in hollows than on noses of equal slope (topographic position recomputed
+ * from dem.tif), widely spread among cells of equal slope and rock (unobserved regolith
+ * fields), most events near failure-prone cells but a share mislocated (mapping errors), no
+ * event on nodata or water, CRS and nodata on every raster, study.ini loadable. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +99,7 @@ static void test_determinism(void)
 
 typedef struct {
     scarp_grid grid;
-    float *dem, *lu, *truth, *slope;
+    float *dem, *lu, *erg, *truth, *slope;
     int64_t n_ev;
     double *ex, *ey;
     int *eday; /* index into the rainfall rows */
@@ -124,6 +127,8 @@ static void load_mini(void)
     CHECK_OK(scarp_raster_read(path, 1, &g, &M.lu));
     path_in(path, sizeof path, MINI, "truth.tif");
     CHECK_OK(scarp_raster_read(path, 1, &g, &M.truth));
+    path_in(path, sizeof path, MINI, "erg.tif");
+    CHECK_OK(scarp_raster_read(path, 1, &g, &M.erg));
     scarp_grid_free(&g);
     int64_t n = scarp_grid_cells(&M.grid);
     M.slope = scarp_malloc((size_t)n * sizeof(float));
@@ -378,11 +383,96 @@ static void test_density_rises_with_antecedent_rain(void)
         rank_sum += cnt ? (double)below / cnt : 0.5;
     }
     double mean_rank = rank_sum / M.n_ev;
+    fprintf(stderr, "  mean percentile of the antecedent rain on event days: %.3f\n", mean_rank);
     CHECK_MSG(mean_rank > 0.7, "mean percentile of the antecedent rain on event days: %.3f", mean_rank);
     scarp_free(sx);
     scarp_free(sy);
     scarp_free(r);
     scarp_free(r30);
+}
+
+/* Topographic position recomputed from dem.tif: mean elevation of the 9 × 9 box (valid
+ * cells) minus the cell's, > 0 in hollows, < 0 on noses. At equal slope (15–30°), hollows
+ * gather soil and water, so their failure probability must be clearly higher. */
+static void test_truth_higher_in_hollows(void)
+{
+    const int64_t W = M.grid.width, H = M.grid.height;
+    double sh = 0, sn = 0;
+    int64_t nh = 0, nn = 0;
+    for (int64_t r = 4; r < H - 4; r++)
+        for (int64_t c = 4; c < W - 4; c++) {
+            int64_t i = r * W + c;
+            if (isnan(M.truth[i]) || !(M.slope[i] >= 15 && M.slope[i] < 30)) continue;
+            double s = 0;
+            int n = 0;
+            for (int64_t dr = -4; dr <= 4; dr++)
+                for (int64_t dc = -4; dc <= 4; dc++) {
+                    float z = M.dem[(r + dr) * W + c + dc];
+                    if (!isnan(z)) { s += z; n++; }
+                }
+            double tpi = s / n - M.dem[i];
+            if (tpi > 1) { sh += M.truth[i]; nh++; }
+            if (tpi < -1) { sn += M.truth[i]; nn++; }
+        }
+    CHECK(nh > 500 && nn > 500);
+    double mh = sh / (double)nh, mn = sn / (double)nn;
+    fprintf(stderr, "  mean truth at 15-30 deg: hollows %.3g (%lld cells), noses %.3g (%lld cells)\n", mh, (long long)nh,
+            mn, (long long)nn);
+    CHECK_MSG(mh > 2 * mn, "hollows %.3g, noses %.3g", mh, mn);
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* The observed layers do not determine the failure probability: among cells of one rock
+ * group (ERG 4) and one slope band (20–25°), the truth spans orders of magnitude (soil depth,
+ * cohesion, friction and groundwater vary as unobserved random fields). */
+static void test_truth_spread_at_equal_factors(void)
+{
+    int64_t n = scarp_grid_cells(&M.grid), m = 0;
+    float *v = scarp_malloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; i < n; i++)
+        if (!isnan(M.truth[i]) && M.erg[i] == 4 && M.slope[i] >= 20 && M.slope[i] < 25) v[m++] = M.truth[i];
+    CHECK(m > 300);
+    if (m > 300) {
+        qsort(v, (size_t)m, sizeof *v, cmp_float);
+        double p10 = v[m / 10], p90 = v[m - 1 - m / 10];
+        fprintf(stderr, "  truth at ERG 4, 20-25 deg (%lld cells): p10 %.3g, p90 %.3g\n", (long long)m, p10, p90);
+        CHECK_MSG(p90 > 100 * p10 && p90 > 0, "p10 %.3g p90 %.3g", p10, p90);
+    }
+    scarp_free(v);
+}
+
+/* Mapping errors: most reported points lie within 3 cells of a failure-prone cell (truth in
+ * the top 5 % of the land), but not all of them (points reported from a road, wrong digits). */
+static void test_inventory_mapping_noise(void)
+{
+    int64_t n = scarp_grid_cells(&M.grid), m = 0;
+    float *v = scarp_malloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; i < n; i++)
+        if (!isnan(M.truth[i])) v[m++] = M.truth[i];
+    qsort(v, (size_t)m, sizeof *v, cmp_float);
+    float q95 = v[m - 1 - m / 20];
+    scarp_free(v);
+    int64_t near = 0;
+    for (int64_t e = 0; e < M.n_ev; e++) {
+        int64_t k = cell_of(M.ex[e], M.ey[e]), col = k % M.grid.width, row = k / M.grid.width;
+        float best = 0;
+        for (int64_t dr = -3; dr <= 3; dr++)
+            for (int64_t dc = -3; dc <= 3; dc++) {
+                int64_t cc = col + dc, rr = row + dr;
+                if (cc < 0 || rr < 0 || cc >= M.grid.width || rr >= M.grid.height) continue;
+                float t = M.truth[rr * M.grid.width + cc];
+                if (t > best) best = t;
+            }
+        near += best >= q95;
+    }
+    double share = (double)near / (double)M.n_ev;
+    fprintf(stderr, "  %.2f of the events within 3 cells of a top-5 %% truth cell\n", share);
+    CHECK_MSG(share >= 0.75 && share <= 0.97, "share of events near failure-prone cells %.2f", share);
 }
 
 static void test_study_ini_loads(void)
@@ -423,9 +513,13 @@ int main(void)
     RUN(test_truth_higher_at_events);
     RUN(test_density_rises_with_slope);
     RUN(test_density_rises_with_antecedent_rain);
+    RUN(test_truth_higher_in_hollows);
+    RUN(test_truth_spread_at_equal_factors);
+    RUN(test_inventory_mapping_noise);
     RUN(test_study_ini_loads);
     scarp_free(M.dem);
     scarp_free(M.lu);
+    scarp_free(M.erg);
     scarp_free(M.truth);
     scarp_free(M.slope);
     scarp_free(M.ex);

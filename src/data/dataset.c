@@ -346,6 +346,16 @@ scarp_status scarp_dataset_load(scarp_dataset *d, const char *path)
             st = scarp_fail(SCARP_ERR_INPUT, "%s: damaged labels or splits", path);
             goto fail;
         }
+    if (d->fold) {
+        /* k folds: fold ids 0..k-1; repeats without folds: a split (0 train, 1 val, 2 test) */
+        const int limit = d->folds > 1 ? d->folds : 3;
+        for (int64_t i = 0; i < n * (int64_t)d->repeats; i++)
+            if (d->fold[i] < 0 || d->fold[i] >= limit) {
+                st = scarp_fail(SCARP_ERR_INPUT, "%s: damaged fold table (value %d, expected 0..%d)", path,
+                                (int)d->fold[i], limit - 1);
+                goto fail;
+            }
+    }
     if ((st = scarp_norm_deserialize(&d->norm, blob, norm_bytes)) != SCARP_OK) {
         st = scarp_fail(st, "%s: %s", path, scarp_last_error());
         goto fail;

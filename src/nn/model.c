@@ -46,10 +46,21 @@ void scarp_model_spec_default(scarp_model_spec *s, scarp_model_kind kind)
 static int has_cnn(const scarp_model_spec *s) { return s->kind == SCARP_MODEL_CNN_LSTM || s->kind == SCARP_MODEL_CNN; }
 static int has_lstm(const scarp_model_spec *s) { return s->kind == SCARP_MODEL_CNN_LSTM || s->kind == SCARP_MODEL_LSTM; }
 
+/* Upper bound of every size of a spec: far above any landslide model, low enough that no
+ * product of sizes in the layout overflows (2^16 · 4 · 2^16 < 2^31). */
+#define SPEC_MAX_SIZE 65536
+
 scarp_status scarp_model_spec_check(const scarp_model_spec *s)
 {
     if (s->kind < SCARP_MODEL_CNN_LSTM || s->kind > SCARP_MODEL_MLP)
         return scarp_fail(SCARP_ERR_USAGE, "model spec: unknown kind %d", (int)s->kind);
+    const int sizes[] = {s->C, s->H, s->W, s->N, s->T, s->F, s->filters[0], s->filters[1], s->filters[2],
+                         s->lstm_units[0], s->lstm_units[1], s->dense[0], s->dense[1]};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        if (sizes[i] > SPEC_MAX_SIZE)
+            return scarp_fail(SCARP_ERR_USAGE, "model spec: a size of %d exceeds the limit %d", sizes[i], SPEC_MAX_SIZE);
+    if (s->H > 1024 || s->W > 1024) /* keeps filters · (H/8) · (W/8) inside an int */
+        return scarp_fail(SCARP_ERR_USAGE, "model spec: patch %d x %d is larger than 1024 x 1024", s->H, s->W);
     if (has_cnn(s)) {
         if (s->C < 1) return scarp_fail(SCARP_ERR_USAGE, "model spec: C = %d channels (need >= 1)", s->C);
         if (s->H < 22 || s->W < 22)
