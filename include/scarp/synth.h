@@ -4,7 +4,9 @@
  * stochastic weather generator, reservoirs with daily levels, rivers from flow accumulation,
  * roads between towns, and a dated landslide inventory drawn from an infinite-slope factor
  * of safety (Skempton & DeLory 1957; Hammond et al. 1992, USDA INT-285) under antecedent
- * wetness. The ground-truth failure probability is written as truth.tif.
+ * wetness, with unobserved regolith fields, neighbourhood terms and road cuts, reported with
+ * realistic mapping errors (positional error, points recorded from roads, wrong digits).
+ * The ground-truth failure probability of the failed cells is written as truth.tif.
  * Everything is generated in tiles with per-tile random streams: memory is bounded by the
  * tile buffers and a coarse (≤ 1024² cells) hydrology grid, whatever the size.
  * Same parameters + seed ⇒ byte-identical files, for any thread count. */
@@ -41,8 +43,8 @@ scarp_status scarp_synth_preset(scarp_synth_params *p, const char *name);
  * progress may be NULL (silent); cancelling returns SCARP_ERR_CANCELLED. */
 scarp_status scarp_synth_run(const scarp_synth_params *p, const char *out_dir, scarp_progress *progress);
 
-/* The engineering rock groups (erg.tif values 1..5) and the strength of the regolith
- * formed on them, as used by the factor of safety. */
+/* The engineering rock groups (erg.tif values 1..5) and the mean strength of the regolith
+ * formed on them, as used by the factor of safety (cells vary around it). */
 #define SCARP_SYNTH_N_ERG 5
 typedef struct {
     int id;

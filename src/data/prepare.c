@@ -203,6 +203,27 @@ static scarp_status write_summary(const char *out, const scarp_config *cfg, cons
     for (int s = 0; s < 3; s++)
         OUTF("  %-6s %10lld %10lld %10lld\n", names[s], (long long)scarp_dataset_count(d, s, 1),
              (long long)scarp_dataset_count(d, s, 0), (long long)scarp_dataset_count(d, s, -1));
+    if (strcmp(cfg->split_method, "spatial") == 0) {
+        /* whole blocks cannot always hit the shares exactly: show the targets beside the counts */
+        int64_t tv[2], tt[2], tr[2];
+        for (int cls = 0; cls < 2; cls++)
+            scarp_split_counts(scarp_dataset_count(d, 0, cls) + scarp_dataset_count(d, 1, cls) +
+                                   scarp_dataset_count(d, 2, cls),
+                               cfg->split_val, cfg->split_test, &tr[cls], &tv[cls], &tt[cls]);
+        OUTF("  targets (landslide/other): train %lld/%lld, val %lld/%lld, test %lld/%lld; blocks assigned whole, "
+             "stratified by class\n", (long long)tr[1], (long long)tr[0], (long long)tv[1], (long long)tv[0],
+             (long long)tt[1], (long long)tt[0]);
+    }
+    if (d->fold && cfg->folds > 1) {
+        OUTF("  folds of repeat 1 (landslide/other):");
+        for (int f = 0; f < cfg->folds; f++) {
+            int64_t c1 = 0, c0 = 0;
+            for (int64_t i = 0; i < d->n; i++)
+                if (d->fold[i] == f) c1 += d->label[i] == 1, c0 += d->label[i] == 0;
+            OUTF(" %lld/%lld", (long long)c1, (long long)c0);
+        }
+        OUTF("\n");
+    }
     OUTF("\npatch: %d x %d cells; %d channels (normalisation fitted on the training split):\n", d->H, d->W, d->C);
     for (int c = 0; c < d->C; c++) {
         const scarp_norm_channel *ch = &d->norm.channels[c];

@@ -87,7 +87,7 @@ static void synth_physics_defaults(synth_physics *ph)
 {
 #define P(f, v) ph->f = v
     P(hazard_width, 0.05);
-    P(fs_min, 1.1);
+    P(fs_min, 1.2);
     P(soil_sigma, 0.5);
     P(soil_conv, 0.50);
     P(coh_sigma, 0.8);

@@ -4,11 +4,16 @@
  * and the infinite-slope factor of safety for a soil mantle with seepage parallel to the
  * slope (Skempton & DeLory 1957; Hammond et al. 1992, USDA Forest Service INT-285, "LISA";
  * root cohesion as in Wu et al. 1979):
- *   FS = (c' + c_r) / (γ z sin β cos β) + (1 − m γ_w / γ) tan φ' / tan β  =  a − b·m
- * with wetness m = m_static(TWI) + m_dynamic(30-day antecedent rain, reservoir drawdown).
- * The daily failure probability is p0 · σ((1 − FS)/0.025); the truth layer is the probability
+ *   FS = (c' + c_r) / (γ z sin β' cos β') + (1 − m γ_w / γ) tan φ' / tan β'  =  a − b·m
+ * where soil depth z, cohesion c', friction φ' and perched groundwater vary as unobserved
+ * fractal fields, the neighbourhood enters through the topographic position (hollows) and
+ * the slope of the cells above (seepage at slope breaks), river banks, gullies and road cuts
+ * steepen or weaken the slope below the DEM's resolution, and the wetness is
+ * m = m_static(TWI, hollows, slope breaks, groundwater) + m_dynamic(30-day rain, drawdown).
+ * The daily failure probability is p0 · σ((1 − FS)/width); the truth layer is the probability
  * of at least one failure over the record, 1 − exp(−p0 Σ_t σ(...)), the sum over days being
- * evaluated through a histogram of the dynamic wetness of the cell's ~1 km block. */
+ * evaluated through a histogram of the dynamic wetness of the cell's ~1 km block.
+ * Parameters: synth_physics (synth.c, docs/03-synth.md). */
 #include <string.h>
 
 #include "scarp/alloc.h"
