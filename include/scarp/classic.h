@@ -132,6 +132,9 @@ scarp_status scarp__forest_train(scarp_classic *m, const scarp_classic_params *p
 scarp_status scarp__trees_predict(const scarp_classic *m, const float *X, size_t n, float *prob);
 /* Builds walk / leaf_value / tree_depth from nodes and tree_root. */
 scarp_status scarp__trees_prepare(scarp_classic *m);
+/* Concatenates T separately grown trees (trees[t], counts[t] nodes each) into m->nodes /
+ * m->tree_root and prepares them for prediction (forest and boosting share this). */
+scarp_status scarp__trees_pack(scarp_classic *m, scarp_tree_node *const *trees, const int64_t *counts, int T);
 scarp_status scarp__logreg_train(scarp_classic *m, const scarp_classic_params *p, const float *Xtr,
                                  const uint8_t *ytr, size_t ntr, const float *Xva, const uint8_t *yva, size_t nva);
 scarp_status scarp__logreg_predict(const scarp_classic *m, const float *X, size_t n, float *prob);

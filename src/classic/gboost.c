@@ -54,23 +54,7 @@ scarp_status scarp__gboost_train(scarp_classic *m, const scarp_classic_params *p
             goto end;
         }
     }
-    int64_t total = 0;
-    for (int t = 0; t < T; t++) total += counts[t];
-    m->nodes = scarp_malloc((size_t)total * sizeof *m->nodes);
-    m->tree_root = scarp_malloc((size_t)T * sizeof *m->tree_root);
-    if (!m->nodes || !m->tree_root) {
-        st = SCARP_ERR_NOMEM;
-        goto end;
-    }
-    int64_t off = 0;
-    for (int t = 0; t < T; t++) {
-        m->tree_root[t] = off;
-        memcpy(m->nodes + off, trees[t], (size_t)counts[t] * sizeof *m->nodes);
-        off += counts[t];
-    }
-    m->n_nodes = total;
-    m->n_trees = T;
-    if ((st = scarp__trees_prepare(m))) goto end;
+    if ((st = scarp__trees_pack(m, trees, counts, T))) goto end;
     m->max_depth = depth;
     m->min_leaf = leaf;
     m->val_auc = NAN;

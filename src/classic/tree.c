@@ -363,3 +363,21 @@ scarp_status scarp__trees_predict(const scarp_classic *m, const float *X, size_t
     }
     return SCARP_OK;
 }
+
+scarp_status scarp__trees_pack(scarp_classic *m, scarp_tree_node *const *trees, const int64_t *counts, int T)
+{
+    int64_t total = 0;
+    for (int t = 0; t < T; t++) total += counts[t];
+    m->nodes = scarp_malloc((size_t)total * sizeof *m->nodes);
+    m->tree_root = scarp_malloc((size_t)T * sizeof *m->tree_root);
+    if (!m->nodes || !m->tree_root) return SCARP_ERR_NOMEM;
+    int64_t off = 0;
+    for (int t = 0; t < T; t++) {
+        m->tree_root[t] = off;
+        memcpy(m->nodes + off, trees[t], (size_t)counts[t] * sizeof *m->nodes);
+        off += counts[t];
+    }
+    m->n_nodes = total;
+    m->n_trees = T;
+    return scarp__trees_prepare(m);
+}
