@@ -1,6 +1,11 @@
-/* cli.h — what every subcommand shares: the registry entry, common options, error exit. */
+/* cli.h — what every subcommand shares: the registry entry, one table-driven option parser
+ * (each command lists its options in a table; the options every command shares are
+ * declared once here, with their help text), error exits. */
 #ifndef SCARP_CLI_H
 #define SCARP_CLI_H
+#include <stdio.h>
+#include <unistd.h> /* optind: the first operand after cli_parse */
+
 #include "scarp/config.h"
 #include "scarp/progress.h"
 #include "scarp/status.h"
@@ -11,36 +16,71 @@ typedef struct {
     const char *summary;
 } cli_command;
 
-/* Options every subcommand accepts, filled by cli_common_option(). */
+/* Options many subcommands accept (the targets of the CLI_OPTION_* rows below). */
 typedef struct {
-    int threads; /* --threads N (0 = all cores) */
-    int quiet;   /* --quiet */
+    int threads;     /* --threads N (0 = all cores) */
+    int quiet;       /* --quiet */
     const char *out; /* --out DIR (NULL: the config's [project] out) */
 } cli_common;
 
-/* getopt_long entries for --threads, --quiet, --out, --help; use with CLI_COMMON_SHORT. */
-#define CLI_OPT_THREADS 1001
-#define CLI_OPT_QUIET 1002
-#define CLI_OPT_OUT 1003
-#define CLI_OPT_HELP 'h'
-#define CLI_COMMON_LONG_OPTIONS                                                            \
-    {"threads", required_argument, 0, CLI_OPT_THREADS}, {"quiet", no_argument, 0, CLI_OPT_QUIET}, \
-        {"out", required_argument, 0, CLI_OPT_OUT}, {"help", no_argument, 0, CLI_OPT_HELP}
+/* How an option's value is read. */
+typedef enum {
+    CLI_FLAG,   /* no value: *(int *)target = 1 */
+    CLI_INT,    /* a whole number in [min, max]: *(int *)target */
+    CLI_STRING, /* *(const char **)target = the value */
+    CLI_CUSTOM, /* parse(cmd, value, target): 0, or -1 after printing a usage error */
+} cli_kind;
 
-/* Handles a common option; returns 1 if handled, 0 if not a common option, -1 on a bad value
- * (message printed). */
-int cli_common_option(cli_common *c, int opt, const char *arg, const char *cmd);
+typedef struct {
+    const char *name;   /* long name without "--" */
+    char short_name;    /* a one-letter alias, or 0 */
+    cli_kind kind;
+    const char *metavar; /* the value's name in the help ("N", "DIR"); NULL for flags */
+    const char *help;    /* lines of help ('\n' between them) */
+    void *target;
+    long min, max; /* CLI_INT */
+    int (*parse)(const char *cmd, const char *arg, void *target); /* CLI_CUSTOM */
+} cli_option;
+
+/* The shared options, one row each for a command's table. --help (-h) is added by the parser. */
+#define CLI_OPTION_THREADS(c) {"threads", 0, CLI_INT, "N", "threads (0 = all cores, default)", &(c)->threads, 0, 1024, 0}
+#define CLI_OPTION_QUIET(c) {"quiet", 0, CLI_FLAG, NULL, "no progress output", &(c)->quiet, 0, 0, 0}
+/* --out of the commands that work in a study's run folder */
+#define CLI_OPTION_RUN_OUT(c)                                                                                      \
+    {"out", 0, CLI_STRING, "DIR", "run folder (default: the config's [project] out; created if missing)",       \
+     &(c)->out, 0, 0, 0}
+/* --out of the commands that write a new folder (synth, terrain) */
+#define CLI_OPTION_NEW_OUT(c)                                                                                      \
+    {"out", 0, CLI_STRING, "DIR", "output folder (created if missing; required)", &(c)->out, 0, 0, 0}
+#define CLI_OPTION_FORCE(flag) {"force", 'f', CLI_FLAG, NULL, "run every stage again", (flag), 0, 0, 0}
+#define CLI_OPTION_END {0}
+
+/* A subcommand's command line: its help is `head`, the generated option list, `tail`. */
+typedef struct {
+    const char *name;          /* "map" */
+    const char *head;          /* usage line and description, ending in a blank line */
+    const char *tail;          /* after the options: examples etc. (may be NULL) */
+    const cli_option *options; /* ends with CLI_OPTION_END */
+} cli_spec;
+
+/* What cli_parse returns when the command should go on. */
+#define CLI_CONTINUE (-1)
+
+/* Parses the options of argv (argv[0] is the subcommand) by the table; operands are left
+ * in argv[optind..argc-1]. Returns CLI_CONTINUE, 0 after printing --help, or 2 after printing
+ * a usage error naming the option ("scarp CMD: ... (see scarp CMD --help)"). */
+int cli_parse(const cli_spec *spec, int argc, char **argv);
+/* Writes the whole help of spec to f. */
+void cli_print_help(const cli_spec *spec, FILE *f);
+
 /* Applies threads and log level. */
 void cli_common_apply(const cli_common *c);
 /* Prints "scarp CMD: <last error>" and returns the exit code for the status. */
 int cli_fail(const char *cmd, scarp_status st);
 /* Prints a usage error naming the command and returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Parses a whole positive integer option; -1 on error (message printed). */
+/* Parses a whole number option in [min, max]; -1 on error (message printed). */
 int cli_parse_int(const char *cmd, const char *opt, const char *arg, long min, long max, long *out);
-
-/* The usage error for getopt_long's '?' (unknown option or missing value). Returns 2. */
-int cli_bad_option(const char *cmd, char **argv);
 
 /* For subcommands of the form `scarp CMD CONFIG [options]`: checks that exactly one
  * CONFIG follows the options, applies the common options, loads the config (threads from

@@ -1,6 +1,5 @@
 /* cmd_info.c — `scarp info FILE`: describes a raster (grid, CRS, bands, nodata, stats),
  * a run folder (its layer stack) or a model file (scarp_model_describe). */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +12,7 @@
 #include "scarp/raster_info.h"
 #include "scarp/stack.h"
 
-static const char *HELP =
+static const char HEAD[] =
     "usage: scarp info FILE\n"
     "\n"
     "Describes FILE:\n"
@@ -22,7 +21,9 @@ static const char *HELP =
     "  a run folder  (one holding stack/stack.json) the grid and every layer of the\n"
     "                stack: kind, source, statistics, categories\n"
     "  a model file  architecture, sizes and parameter counts\n"
-    "\n"
+    "\n";
+
+static const char TAIL[] =
     "Examples:\n"
     "  scarp info dem.tif\n"
     "  scarp info run/             # after scarp prepare\n"
@@ -79,19 +80,15 @@ static int describe_run(const char *dir)
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct option opts[] = {CLI_COMMON_LONG_OPTIONS, {0, 0, 0, 0}};
     cli_common common = {0};
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (opt == CLI_OPT_HELP) {
-            fputs(HELP, stdout);
-            return 0;
-        }
-        int r = cli_common_option(&common, opt, optarg, "info");
-        if (r < 0) return 2;
-        if (r == 0) return cli_usage_error("info", "unknown option");
-    }
+    const cli_option options[] = {
+        CLI_OPTION_THREADS(&common),
+        CLI_OPTION_QUIET(&common),
+        CLI_OPTION_END,
+    };
+    const cli_spec spec = {"info", HEAD, TAIL, options};
+    int rc = cli_parse(&spec, argc, argv);
+    if (rc != CLI_CONTINUE) return rc;
     if (argc - optind != 1) return cli_usage_error("info", "expects exactly one FILE");
     cli_common_apply(&common);
     const char *path = argv[optind];

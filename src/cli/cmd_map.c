@@ -1,6 +1,5 @@
 /* cmd_map.c — `scarp map CONFIG`: susceptibility and class maps for the whole grid
  * (DESIGN.md §6), resumable, and shared among MPI ranks under mpirun. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,75 +7,51 @@
 #include "scarp/config.h"
 #include "scarp/map.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: scarp map CONFIG [--model NAME|PATH[,PATH...]] [--out DIR] [--tile N] [--threads N]\n"
-            "                        [--keep-tiles] [--quiet]\n\n"
-            "Applies a trained model to every valid cell of the grid and writes OUT/map/:\n"
-            "susceptibility.tif (Float32 COG), classes.tif (Byte COG with colours and class names),\n"
-            "classes.qml (QGIS style), uncertainty_sd.tif (when several fold/repeat models are found),\n"
-            "quicklook.png, rates.png, summary.json (per-class statistics, success/prediction-rate\n"
-            "curves) and figures.json. A killed run resumes where it stopped: finished tiles are kept\n"
-            "in OUT/map/tiles/ and the result is the same file.\n\n"
-            "options:\n"
-            "  --model NAME   model to map (default: [map] model); NAME.model in OUT/models, or the\n"
-            "                 ensemble OUT/models/NAME.*.model, or explicit model file paths\n"
-            "  --tile N       tile size in cells (default: [map] tile = 512)\n"
-            "  --keep-tiles   keep OUT/map/tiles after the map is assembled\n"
-            "  --out DIR      run folder (default: [project] out)\n"
-            "  --threads N    threads (0 = all cores)\n"
-            "  --quiet        no progress output\n\n"
-            "examples:\n"
-            "  scarp map area/study.ini                           # [map] model, 512-cell tiles, all cores\n"
-            "  scarp map area/study.ini --model forest --tile 256 # a baseline, on tabular rows\n"
-            "  scarp map area/study.ini --model cnn_lstm --threads 2 --out run2\n"
-            "  scarp map area/study.ini --model cnn_lstm          # no cnn_lstm.model but cnn_lstm.r0.f0..f4:\n"
-            "                                                     # ensemble mean + uncertainty_sd.tif\n"
-            "  scarp map area/study.ini --model run/models/a.model,run/models/b.model\n"
-            "  scarp map area/study.ini    # again after a crash or kill: finished tiles are reused\n"
-            "  mpirun -np 4 scarp map area/study.ini              # 4 ranks share the tiles, same file\n"
-            "  mpirun -np 2 --oversubscribe scarp map area/study.ini --threads 1\n"
-            "  mpirun -np 8 --hostfile hosts scarp map /shared/area/study.ini --threads 2\n"
-            "                                                     # several machines: OUT on a shared file system\n");
-}
+static const char HEAD[] =
+    "usage: scarp map CONFIG [--model NAME|PATH[,PATH...]] [--out DIR] [--tile N] [--threads N]\n"
+    "                        [--keep-tiles] [--quiet]\n\n"
+    "Applies a trained model to every valid cell of the grid and writes OUT/map/:\n"
+    "susceptibility.tif (Float32 COG), classes.tif (Byte COG with colours and class names),\n"
+    "classes.qml (QGIS style), uncertainty_sd.tif (when several fold/repeat models are found),\n"
+    "quicklook.png, rates.png, summary.json (per-class statistics, success/prediction-rate\n"
+    "curves) and figures.json. A killed run resumes where it stopped: finished tiles are kept\n"
+    "in OUT/map/tiles/ and the result is the same file.\n\n";
+
+static const char TAIL[] =
+    "examples:\n"
+    "  scarp map area/study.ini                           # [map] model, 512-cell tiles, all cores\n"
+    "  scarp map area/study.ini --model forest --tile 256 # a baseline, on tabular rows\n"
+    "  scarp map area/study.ini --model cnn_lstm --threads 2 --out run2\n"
+    "  scarp map area/study.ini --model cnn_lstm          # no cnn_lstm.model but cnn_lstm.r0.f0..f4:\n"
+    "                                                     # ensemble mean + uncertainty_sd.tif\n"
+    "  scarp map area/study.ini --model run/models/a.model,run/models/b.model\n"
+    "  scarp map area/study.ini    # again after a crash or kill: finished tiles are reused\n"
+    "  mpirun -np 4 scarp map area/study.ini              # 4 ranks share the tiles, same file\n"
+    "  mpirun -np 2 --oversubscribe scarp map area/study.ini --threads 1\n"
+    "  mpirun -np 8 --hostfile hosts scarp map /shared/area/study.ini --threads 2\n"
+    "                                                     # several machines: OUT on a shared file system\n";
 
 int cmd_map(int argc, char **argv)
 {
-    enum { OPT_MODEL = 2001, OPT_TILE, OPT_KEEP };
-    static const struct option longopts[] = {{"model", required_argument, 0, OPT_MODEL},
-                                             {"tile", required_argument, 0, OPT_TILE},
-                                             {"keep-tiles", no_argument, 0, OPT_KEEP},
-                                             CLI_COMMON_LONG_OPTIONS,
-                                             {0, 0, 0, 0}};
     cli_common common = {0};
     scarp_map_options opts = {0};
-    int opt;
-    long v;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case OPT_MODEL: opts.model_name = optarg; break;
-        case OPT_TILE:
-            if (cli_parse_int("map", "--tile", optarg, 16, 65536, &v)) return 2;
-            opts.tile = (int)v;
-            break;
-        case OPT_KEEP: opts.keep_tiles = 1; break;
-        case CLI_OPT_HELP: usage(stdout); return 0;
-        default: {
-            int r = cli_common_option(&common, opt, optarg, "map");
-            if (r < 0) return 2;
-            if (r == 0) return cli_usage_error("map", "unknown option");
-        }
-        }
-    }
-    if (optind != argc - 1) return cli_usage_error("map", "expected one CONFIG file");
-    cli_common_apply(&common);
-    scarp_config cfg;
-    scarp_config_defaults(&cfg);
-    scarp_status st = scarp_config_load(&cfg, argv[optind]);
-    if (st) return cli_fail("map", st);
-    const char *out = common.out ? common.out : cfg.out;
+    const cli_option options[] = {
+        {"model", 0, CLI_STRING, "NAME", "model to map (default: [map] model); NAME.model in OUT/models, or the\n"
+         "ensemble OUT/models/NAME.*.model, or explicit model file paths", &opts.model_name, 0, 0, 0},
+        {"tile", 0, CLI_INT, "N", "tile size in cells (default: [map] tile = 512)", &opts.tile, 16, 65536, 0},
+        {"keep-tiles", 0, CLI_FLAG, NULL, "keep OUT/map/tiles after the map is assembled", &opts.keep_tiles, 0, 0, 0},
+        CLI_OPTION_RUN_OUT(&common),
+        CLI_OPTION_THREADS(&common),
+        CLI_OPTION_QUIET(&common),
+        CLI_OPTION_END,
+    };
+    const cli_spec spec = {"map", HEAD, TAIL, options};
+    int rc = cli_parse(&spec, argc, argv);
+    if (rc != CLI_CONTINUE) return rc;
+    static scarp_config cfg; /* large: keep it off the stack */
+    const char *out;
+    if ((rc = cli_load_study("map", argc, argv, &common, &cfg, &out))) return rc;
+    scarp_status st;
     scarp_progress prog;
     scarp_progress_init(&prog, common.quiet);
     scarp_map_report rep;

@@ -2,7 +2,6 @@
  * §2–3): builds or reuses the layer stack, samples negatives, splits, fits the
  * normalisation on the training split and writes OUT/dataset.bin, OUT/norm.bin and
  * OUT/prepare_summary.txt. The work is one library call, scarp_prepare(). */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,59 +13,46 @@
 
 static const char *CMD = "prepare";
 
-static void help(FILE *f)
-{
-    fprintf(f,
-            "usage: scarp prepare CONFIG [--out DIR] [--threads N] [--quiet]\n"
-            "\n"
-            "Turns the layer stack, the landslide inventory and the station series of a study\n"
-            "config into training, validation and test data:\n"
-            "  - the stack (every layer aligned on the grid) is built into DIR/stack/, or reused\n"
-            "    when its inputs have not changed;\n"
-            "  - inventory points off the grid, on nodata, duplicated or undated are dropped and\n"
-            "    listed; negatives are drawn at least [negatives] min_distance apart;\n"
-            "  - split (random stratified 70/15/15 or spatial blocks; folds and repeats);\n"
-            "  - normalisation fitted on the training split only;\n"
-            "  - patches C x H x W, antecedent sequences N x T, tabular features.\n"
-            "\n"
-            "outputs in DIR (default: the config's [project] out):\n"
-            "  dataset.bin           the prepared samples (binary, documented in docs/05-data.md)\n"
-            "  norm.bin              the normalisation (also stored in every model file)\n"
-            "  prepare_summary.txt   counts per split and class, dropped points, channels\n"
-            "  prepare_dropped.csv   every dropped inventory row and why\n"
-            "\n"
-            "options:\n"
-            "  --out DIR     output folder (created if missing)\n"
-            "  --threads N   threads (0 = all cores, default)\n"
-            "  --quiet       no progress output\n"
-            "  --help        this text\n"
-            "\n"
-            "examples:\n"
-            "  scarp synth --preset mini --out mini && scarp prepare mini/study.ini\n"
-            "  scarp prepare study.ini --out run1 --threads 2\n");
-}
+static const char HEAD[] =
+    "usage: scarp prepare CONFIG [--out DIR] [--threads N] [--quiet]\n"
+    "\n"
+    "Turns the layer stack, the landslide inventory and the station series of a study\n"
+    "config into training, validation and test data:\n"
+    "  - the stack (every layer aligned on the grid) is built into DIR/stack/, or reused\n"
+    "    when its inputs have not changed;\n"
+    "  - inventory points off the grid, on nodata, duplicated or undated are dropped and\n"
+    "    listed; negatives are drawn at least [negatives] min_distance apart;\n"
+    "  - split (random stratified 70/15/15 or spatial blocks; folds and repeats);\n"
+    "  - normalisation fitted on the training split only;\n"
+    "  - patches C x H x W, antecedent sequences N x T, tabular features.\n"
+    "\n"
+    "outputs in DIR (default: the config's [project] out):\n"
+    "  dataset.bin           the prepared samples (binary, documented in docs/05-data.md)\n"
+    "  norm.bin              the normalisation (also stored in every model file)\n"
+    "  prepare_summary.txt   counts per split and class, dropped points, channels\n"
+    "  prepare_dropped.csv   every dropped inventory row and why\n"
+    "\n";
+
+static const char TAIL[] =
+    "examples:\n"
+    "  scarp synth --preset mini --out mini && scarp prepare mini/study.ini\n"
+    "  scarp prepare study.ini --out run1 --threads 2\n";
 
 int cmd_prepare(int argc, char **argv)
 {
     cli_common common = {0};
-    static const struct option longopts[] = {CLI_COMMON_LONG_OPTIONS, {0, 0, 0, 0}};
-    optind = 1;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int handled = cli_common_option(&common, opt, optarg, CMD);
-        if (handled < 0) return 2;
-        if (handled) continue;
-        switch (opt) {
-        case 'h': help(stdout); return 0;
-        case '?': return cli_bad_option(CMD, argv);
-        default: return cli_usage_error(CMD, "unexpected option");
-        }
-    }
+    const cli_option options[] = {
+        CLI_OPTION_RUN_OUT(&common),
+        CLI_OPTION_THREADS(&common),
+        CLI_OPTION_QUIET(&common),
+        CLI_OPTION_END,
+    };
+    const cli_spec spec = {CMD, HEAD, TAIL, options};
+    int rc = cli_parse(&spec, argc, argv);
+    if (rc != CLI_CONTINUE) return rc;
     static scarp_config cfg; /* large: keep it off the stack */
     const char *out;
-    int rc = cli_load_study(CMD, argc, argv, &common, &cfg, &out);
-    if (rc) return rc;
+    if ((rc = cli_load_study(CMD, argc, argv, &common, &cfg, &out))) return rc;
     scarp_status st;
 
     scarp_progress progress;

@@ -2,7 +2,6 @@
  * configured model → map → evaluate + report), reusing every finished stage whose inputs
  * did not change. Ends with the path of report.html and a one-screen table of the models. */
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,30 +15,22 @@
 
 static const char *CMD = "run";
 
-static void help(FILE *f)
-{
-    fprintf(f,
-            "usage: scarp run CONFIG [--out DIR] [--force] [--threads N] [--quiet]\n"
-            "\n"
-            "Runs the whole study described by CONFIG:\n"
-            "  prepare   layer stack, inventory, negatives, splits, patches, sequences\n"
-            "  train     every model in [model] models (cnn_lstm cnn lstm mlp svm tree forest logreg)\n"
-            "  map       [map] model over every valid cell: susceptibility.tif, classes.tif, quicklook\n"
-            "  evaluate  test-split metrics, ROC, importance, report.html\n"
-            "A stage is skipped when nothing it depends on changed since the last run (keys and\n"
-            "input checksums in DIR/manifest.json); changing a model key retrains that model only.\n"
-            "\n"
-            "options:\n"
-            "  --out DIR     output folder (default: the config's [project] out)\n"
-            "  --force       run every stage again\n"
-            "  --threads N   threads (0 = all cores, default)\n"
-            "  --quiet       no progress output\n"
-            "  --help        this text\n"
-            "\n"
-            "examples:\n"
-            "  scarp synth --preset mini --out mini && scarp run mini/study.ini\n"
-            "  mpirun -np 4 scarp map study.ini     # the map stage alone, across machines\n");
-}
+static const char HEAD[] =
+    "usage: scarp run CONFIG [--out DIR] [--force] [--threads N] [--quiet]\n"
+    "\n"
+    "Runs the whole study described by CONFIG:\n"
+    "  prepare   layer stack, inventory, negatives, splits, patches, sequences\n"
+    "  train     every model in [model] models (cnn_lstm cnn lstm mlp svm tree forest logreg)\n"
+    "  map       [map] model over every valid cell: susceptibility.tif, classes.tif, quicklook\n"
+    "  evaluate  test-split metrics, ROC, importance, report.html\n"
+    "A stage is skipped when nothing it depends on changed since the last run (keys and\n"
+    "input checksums in DIR/manifest.json); changing a model key retrains that model only.\n"
+    "\n";
+
+static const char TAIL[] =
+    "examples:\n"
+    "  scarp synth --preset mini --out mini && scarp run mini/study.ini\n"
+    "  mpirun -np 4 scarp map study.ini     # the map stage alone, across machines\n";
 
 static double metric(const cJSON *obj, const char *name)
 {
@@ -75,24 +66,19 @@ int cmd_run(int argc, char **argv)
 {
     cli_common common = {0};
     int force = 0;
-    static const struct option longopts[] = {CLI_COMMON_LONG_OPTIONS, {"force", no_argument, 0, 'f'}, {0, 0, 0, 0}};
-    optind = 1;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "hf", longopts, NULL)) != -1) {
-        int handled = cli_common_option(&common, opt, optarg, CMD);
-        if (handled < 0) return 2;
-        if (handled) continue;
-        switch (opt) {
-        case 'h': help(stdout); return 0;
-        case 'f': force = 1; break;
-        default: return cli_bad_option(CMD, argv);
-        }
-    }
+    const cli_option options[] = {
+        CLI_OPTION_RUN_OUT(&common),
+        CLI_OPTION_FORCE(&force),
+        CLI_OPTION_THREADS(&common),
+        CLI_OPTION_QUIET(&common),
+        CLI_OPTION_END,
+    };
+    const cli_spec spec = {CMD, HEAD, TAIL, options};
+    int rc = cli_parse(&spec, argc, argv);
+    if (rc != CLI_CONTINUE) return rc;
     static scarp_config cfg; /* large: keep it off the stack */
     const char *out;
-    int rc = cli_load_study(CMD, argc, argv, &common, &cfg, &out);
-    if (rc) return rc;
+    if ((rc = cli_load_study(CMD, argc, argv, &common, &cfg, &out))) return rc;
     scarp_status st;
 
     scarp_progress progress;

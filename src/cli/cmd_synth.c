@@ -1,6 +1,5 @@
 /* cmd_synth.c — `scarp synth`: writes the synthetic province (DESIGN.md §8) into a folder,
  * ready for `scarp run DIR/study.ini`. The generator itself is src/synth/. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,35 +10,23 @@
 
 static const char *CMD = "synth";
 
-static void help(FILE *f)
-{
-    fprintf(f,
-            "usage: scarp synth --out DIR [--preset mini|kerman] [--size WxH] [--seed N] [options]\n"
-            "\n"
-            "Builds a whole synthetic study area in a projected CRS (EPSG:32640, 30 m cells):\n"
-            "  dem.tif erg.tif landuse.tif aap.tif red.tif nir.tif truth.tif (GeoTIFF)\n"
-            "  faults.gpkg rivers.gpkg roads.gpkg reservoirs.gpkg landslides.gpkg (GeoPackage)\n"
-            "  stations.csv rainfall.csv reservoirs.csv reservoir_levels.csv landslides.csv\n"
-            "  study.ini (paths relative to DIR: `scarp run DIR/study.ini` runs the whole study)\n"
-            "Same options and seed give byte-identical files, for any thread count. Memory is\n"
-            "bounded by tile buffers, whatever the size.\n"
-            "\n"
-            "options:\n"
-            "  --out DIR            output folder (created if missing; required)\n"
-            "  --preset NAME        mini (512x512, 100 events, seconds; default) or\n"
-            "                       kerman (4000x4000, the study's 719 events)\n"
-            "  --size WxH           cells, overriding the preset's (64..100000 a side)\n"
-            "  --seed N             random seed (default 42)\n"
-            "  --events N           number of landslides (default: the preset's)\n"
-            "  --threads N          threads (0 = all cores, default)\n"
-            "  --quiet              no progress output\n"
-            "  --help               this text\n"
-            "\n"
-            "examples:\n"
-            "  scarp synth --preset mini --out area && scarp run area/study.ini\n"
-            "  scarp synth --preset kerman --seed 7 --out kerman\n"
-            "  scarp synth --preset kerman --size 10000x10000 --out big --threads 2\n");
-}
+static const char HEAD[] =
+    "usage: scarp synth --out DIR [--preset mini|kerman] [--size WxH] [--seed N] [options]\n"
+    "\n"
+    "Builds a whole synthetic study area in a projected CRS (EPSG:32640, 30 m cells):\n"
+    "  dem.tif erg.tif landuse.tif aap.tif red.tif nir.tif truth.tif (GeoTIFF)\n"
+    "  faults.gpkg rivers.gpkg roads.gpkg reservoirs.gpkg landslides.gpkg (GeoPackage)\n"
+    "  stations.csv rainfall.csv reservoirs.csv reservoir_levels.csv landslides.csv\n"
+    "  study.ini (paths relative to DIR: `scarp run DIR/study.ini` runs the whole study)\n"
+    "Same options and seed give byte-identical files, for any thread count. Memory is\n"
+    "bounded by tile buffers, whatever the size.\n"
+    "\n";
+
+static const char TAIL[] =
+    "examples:\n"
+    "  scarp synth --preset mini --out area && scarp run area/study.ini\n"
+    "  scarp synth --preset kerman --seed 7 --out kerman\n"
+    "  scarp synth --preset kerman --size 10000x10000 --out big --threads 2\n";
 
 static int parse_size(const char *arg, int64_t *w, int64_t *h)
 {
@@ -57,35 +44,23 @@ static int parse_size(const char *arg, int64_t *w, int64_t *h)
 
 int cmd_synth(int argc, char **argv)
 {
-    enum { OPT_PRESET = 2001, OPT_SIZE, OPT_SEED, OPT_EVENTS };
-    static const struct option longopts[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"preset", required_argument, 0, OPT_PRESET},
-        {"size", required_argument, 0, OPT_SIZE},
-        {"seed", required_argument, 0, OPT_SEED},
-        {"events", required_argument, 0, OPT_EVENTS},
-        {0, 0, 0, 0},
-    };
     cli_common common = {0};
     const char *preset = "mini", *size = NULL, *seed = NULL;
-    long events = 0;
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int r = cli_common_option(&common, opt, optarg, CMD);
-        if (r < 0) return 2;
-        if (r > 0) continue;
-        switch (opt) {
-        case CLI_OPT_HELP: help(stdout); return 0;
-        case OPT_PRESET: preset = optarg; break;
-        case OPT_SIZE: size = optarg; break;
-        case OPT_SEED: seed = optarg; break;
-        case OPT_EVENTS:
-            if (cli_parse_int(CMD, "--events", optarg, 1, 1000000, &events)) return 2;
-            break;
-        default: return cli_usage_error(CMD, "unknown option");
-        }
-    }
+    int events = 0;
+    const cli_option options[] = {
+        CLI_OPTION_NEW_OUT(&common),
+        {"preset", 0, CLI_STRING, "NAME", "mini (512x512, 100 events, seconds; default) or\n"
+         "kerman (4000x4000, the study's 719 events)", &preset, 0, 0, 0},
+        {"size", 0, CLI_STRING, "WxH", "cells, overriding the preset's (64..100000 a side)", &size, 0, 0, 0},
+        {"seed", 0, CLI_STRING, "N", "random seed (default 42)", &seed, 0, 0, 0},
+        {"events", 0, CLI_INT, "N", "number of landslides (default: the preset's)", &events, 1, 1000000, 0},
+        CLI_OPTION_THREADS(&common),
+        CLI_OPTION_QUIET(&common),
+        CLI_OPTION_END,
+    };
+    const cli_spec spec = {CMD, HEAD, TAIL, options};
+    int rc = cli_parse(&spec, argc, argv);
+    if (rc != CLI_CONTINUE) return rc;
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (!common.out) return cli_usage_error(CMD, "--out DIR is required");
 

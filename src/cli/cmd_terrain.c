@@ -3,7 +3,6 @@
  * Each output is written crash-safely by a writer thread while the next one is computed
  * (GeoTIFF compression is single-threaded and slower than the kernels); at most two writes
  * are in flight, so memory peaks at about five float rasters. */
-#include <getopt.h>
 #include <pthread.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,33 +19,20 @@
 
 static const char *CMD = "terrain";
 
-static void help(FILE *f)
-{
-    fprintf(f,
-            "usage: scarp terrain DEM.tif --out DIR [options]\n"
-            "\n"
-            "Derives terrain layers from a DEM (any GDAL raster with a CRS; geographic DEMs use the\n"
-            "true metric cell size of each row) and writes them as GeoTIFFs into DIR:\n"
-            "  slope.tif aspect.tif plan_curvature.tif profile_curvature.tif filled.tif\n"
-            "  flow_accumulation.tif (m²) sca.tif (m) twi.tif spi_ln.tif rivers.tif (Byte 0/1)\n"
-            "\n"
-            "options:\n"
-            "  --out DIR            output folder (created if missing; required)\n"
-            "  --flow mfd|d8        flow routing: multiple (Freeman 1991, default) or single direction\n"
-            "  --mfd-exponent P     MFD exponent (default 1.1, as SAGA)\n"
-            "  --river-area M2      contributing area (m²) from which a cell is a river\n"
-            "                       (default 1e6, or 100 cells when cells are larger than 100 x 100 m)\n"
-            "  --only LIST          comma-separated subset of the outputs above (names without .tif)\n"
-            "  --band N             DEM band (default 1)\n"
-            "  --threads N          threads (0 = all cores, default)\n"
-            "  --quiet              no progress output\n"
-            "  --help               this text\n"
-            "\n"
-            "examples:\n"
-            "  scarp terrain dem.tif --out terrain\n"
-            "  scarp terrain nasadem_N44W072_3arcsec.tif --out nh --flow d8 --threads 2\n"
-            "  scarp terrain dem.tif --out hydro --only filled,flow_accumulation,twi,spi_ln\n");
-}
+static const char HEAD[] =
+    "usage: scarp terrain DEM.tif --out DIR [options]\n"
+    "\n"
+    "Derives terrain layers from a DEM (any GDAL raster with a CRS; geographic DEMs use the\n"
+    "true metric cell size of each row) and writes them as GeoTIFFs into DIR:\n"
+    "  slope.tif aspect.tif plan_curvature.tif profile_curvature.tif filled.tif\n"
+    "  flow_accumulation.tif (m²) sca.tif (m) twi.tif spi_ln.tif rivers.tif (Byte 0/1)\n"
+    "\n";
+
+static const char TAIL[] =
+    "examples:\n"
+    "  scarp terrain dem.tif --out terrain\n"
+    "  scarp terrain nasadem_N44W072_3arcsec.tif --out nh --flow d8 --threads 2\n"
+    "  scarp terrain dem.tif --out hydro --only filled,flow_accumulation,twi,spi_ln\n";
 
 typedef struct {
     const char *name;        /* file name in DIR */
@@ -198,57 +184,67 @@ static int parse_only(const char *list, int want[N_OUT])
         scarp_progress_end(progress);                                                                                \
     } while (0)
 
+static int parse_flow(const char *cmd, const char *arg, void *target)
+{
+    if (strcmp(arg, "mfd") && strcmp(arg, "d8")) {
+        cli_usage_error(cmd, "--flow must be 'mfd' or 'd8' (got '%s')", arg);
+        return -1;
+    }
+    *(const char **)target = arg;
+    return 0;
+}
+
+static int parse_exponent(const char *cmd, const char *arg, void *target)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || !(v > 0.0) || v > 100.0) {
+        cli_usage_error(cmd, "--mfd-exponent must be a number in (0, 100] (got '%s')", arg);
+        return -1;
+    }
+    *(double *)target = v;
+    return 0;
+}
+
+static int parse_river_area(const char *cmd, const char *arg, void *target)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || !(v > 0.0) || isinf(v)) {
+        cli_usage_error(cmd, "--river-area must be a positive area in m² (got '%s')", arg);
+        return -1;
+    }
+    *(double *)target = v;
+    return 0;
+}
+
+static int parse_only_option(const char *cmd, const char *arg, void *target) { return parse_only(arg, target); }
+
 int cmd_terrain(int argc, char **argv)
 {
     cli_common common = {0};
     const char *flow = "mfd";
     double exponent = SCARP_MFD_EXPONENT, river_area = 0.0; /* 0: automatic */
-    long band = 1;
+    int band = 1;
     int want[N_OUT];
     for (int k = 0; k < N_OUT; k++) want[k] = 1;
-    static const struct option longopts[] = {CLI_COMMON_LONG_OPTIONS,
-                                             {"flow", required_argument, 0, 'f'},
-                                             {"mfd-exponent", required_argument, 0, 'e'},
-                                             {"river-area", required_argument, 0, 'r'},
-                                             {"band", required_argument, 0, 'b'},
-                                             {"only", required_argument, 0, 'o'},
-                                             {0, 0, 0, 0}};
-    optind = 1;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int handled = cli_common_option(&common, opt, optarg, CMD);
-        if (handled < 0) return 2;
-        if (handled) continue;
-        char *end;
-        switch (opt) {
-        case 'h': help(stdout); return 0;
-        case 'f':
-            if (strcmp(optarg, "mfd") && strcmp(optarg, "d8"))
-                return cli_usage_error(CMD, "--flow must be 'mfd' or 'd8' (got '%s')", optarg);
-            flow = optarg;
-            break;
-        case 'e':
-            exponent = strtod(optarg, &end);
-            if (end == optarg || *end || !(exponent > 0.0) || exponent > 100.0)
-                return cli_usage_error(CMD, "--mfd-exponent must be a number in (0, 100] (got '%s')", optarg);
-            break;
-        case 'r':
-            river_area = strtod(optarg, &end);
-            if (end == optarg || *end || !(river_area > 0.0) || isinf(river_area))
-                return cli_usage_error(CMD, "--river-area must be a positive area in m² (got '%s')", optarg);
-            break;
-        case 'o':
-            if (parse_only(optarg, want)) return 2;
-            break;
-        case 'b':
-            if (cli_parse_int(CMD, "--band", optarg, 1, 65535, &band)) return 2;
-            break;
-        case '?':
-            return cli_usage_error(CMD, "unknown option or missing value: '%s'", argv[optind - 1]);
-        default: return cli_usage_error(CMD, "unexpected option");
-        }
-    }
+    const cli_option options[] = {
+        CLI_OPTION_NEW_OUT(&common),
+        {"flow", 0, CLI_CUSTOM, "mfd|d8", "flow routing: multiple (Freeman 1991, default) or single direction", &flow,
+         0, 0, parse_flow},
+        {"mfd-exponent", 0, CLI_CUSTOM, "P", "MFD exponent (default 1.1, as SAGA)", &exponent, 0, 0, parse_exponent},
+        {"river-area", 0, CLI_CUSTOM, "M2", "contributing area (m²) from which a cell is a river\n"
+         "(default 1e6, or 100 cells when cells are larger than 100 x 100 m)", &river_area, 0, 0, parse_river_area},
+        {"only", 0, CLI_CUSTOM, "LIST", "comma-separated subset of the outputs above (names without .tif)", want, 0, 0,
+         parse_only_option},
+        {"band", 0, CLI_INT, "N", "DEM band (default 1)", &band, 1, 65535, 0},
+        CLI_OPTION_THREADS(&common),
+        CLI_OPTION_QUIET(&common),
+        CLI_OPTION_END,
+    };
+    const cli_spec spec = {CMD, HEAD, TAIL, options};
+    int rc = cli_parse(&spec, argc, argv);
+    if (rc != CLI_CONTINUE) return rc;
     if (optind >= argc) return cli_usage_error(CMD, "missing the DEM file");
     if (optind + 1 < argc) return cli_usage_error(CMD, "one DEM only (extra argument '%s')", argv[optind + 1]);
     if (!common.out) return cli_usage_error(CMD, "--out DIR is required");

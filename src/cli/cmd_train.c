@@ -2,7 +2,6 @@
  * (the study's CNN–LSTM and variants, and the baselines) on OUT/dataset.bin (prepared first
  * when missing) and writes OUT/models/NAME.model with its history. One library call,
  * scarp_train_run_ex(). */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,64 +13,50 @@
 
 static const char *CMD = "train";
 
-static void help(FILE *f)
-{
-    fprintf(f,
-            "usage: scarp train CONFIG [--model NAME|all] [--out DIR] [--threads N] [--quiet]\n"
-            "\n"
-            "Trains the models of [model] models on the prepared data DIR/dataset.bin (running\n"
-            "`scarp prepare` first if it is missing):\n"
-            "  cnn_lstm cnn lstm mlp   networks: Adam, [model] epochs/batch/lr/l2/dropout, weights of\n"
-            "                          the epoch with the lowest validation cross-entropy kept\n"
-            "  svm                     RBF SVM (libsvm), Platt probabilities, C and gamma tuned on\n"
-            "                          the validation AUC\n"
-            "  tree                    CART (Gini), depth and leaf size tuned on validation\n"
-            "  forest                  random forest, [model] trees (500), sqrt(F) features per split\n"
-            "  logreg                  L2 logistic regression (Newton), C tuned on validation\n"
-            "  boost                   gradient-boosted trees (depth 3, 200 rounds, shrinkage 0.1)\n"
-            "With [split] folds or repeats > 1 one more model is trained per run, for the spread of\n"
-            "every metric in `scarp evaluate`. With [split] method = spatial, training rows nearer\n"
-            "than [split] block_size to a test row are left out (a spatial buffer).\n"
-            "\n"
-            "outputs in DIR (default: the config's [project] out):\n"
-            "  models/NAME.model          model + normalisation (magic, version, CRC-32)\n"
-            "  models/NAME.history.json   per-epoch loss, accuracy, MAE, RMSE (networks) or the\n"
-            "                             tuned hyper-parameters (baselines)\n"
-            "  models/NAME.rR.fF.model    the model of repeat R, fold F (folds/repeats > 1)\n"
-            "\n"
-            "options:\n"
-            "  --model NAME  train only this model (any name above; default all of [model] models)\n"
-            "  --out DIR     run folder\n"
-            "  --threads N   threads (0 = all cores, default)\n"
-            "  --quiet       no progress output\n"
-            "  --help        this text\n"
-            "\n"
-            "examples:\n"
-            "  scarp train mini/study.ini\n"
-            "  scarp train study.ini --model forest --threads 2\n");
-}
+static const char HEAD[] =
+    "usage: scarp train CONFIG [--model NAME|all] [--out DIR] [--threads N] [--quiet]\n"
+    "\n"
+    "Trains the models of [model] models on the prepared data DIR/dataset.bin (running\n"
+    "`scarp prepare` first if it is missing):\n"
+    "  cnn_lstm cnn lstm mlp   networks: Adam, [model] epochs/batch/lr/l2/dropout, weights of\n"
+    "                          the epoch with the lowest validation cross-entropy kept\n"
+    "  svm                     RBF SVM (libsvm), Platt probabilities, C and gamma tuned on\n"
+    "                          the validation AUC\n"
+    "  tree                    CART (Gini), depth and leaf size tuned on validation\n"
+    "  forest                  random forest, [model] trees (500), sqrt(F) features per split\n"
+    "  logreg                  L2 logistic regression (Newton), C tuned on validation\n"
+    "  boost                   gradient-boosted trees (depth 3, 200 rounds, shrinkage 0.1)\n"
+    "With [split] folds or repeats > 1 one more model is trained per run, for the spread of\n"
+    "every metric in `scarp evaluate`. With [split] method = spatial, training rows nearer\n"
+    "than [split] block_size to a test row are left out (a spatial buffer).\n"
+    "\n"
+    "outputs in DIR (default: the config's [project] out):\n"
+    "  models/NAME.model          model + normalisation (magic, version, CRC-32)\n"
+    "  models/NAME.history.json   per-epoch loss, accuracy, MAE, RMSE (networks) or the\n"
+    "                             tuned hyper-parameters (baselines)\n"
+    "  models/NAME.rR.fF.model    the model of repeat R, fold F (folds/repeats > 1)\n"
+    "\n";
+
+static const char TAIL[] =
+    "examples:\n"
+    "  scarp train mini/study.ini\n"
+    "  scarp train study.ini --model forest --threads 2\n";
 
 int cmd_train(int argc, char **argv)
 {
     cli_common common = {0};
     const char *model = NULL;
-    enum { OPT_MODEL = 2001 };
-    static const struct option longopts[] = {CLI_COMMON_LONG_OPTIONS, {"model", required_argument, 0, OPT_MODEL},
-                                             {0, 0, 0, 0}};
-    optind = 1;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int handled = cli_common_option(&common, opt, optarg, CMD);
-        if (handled < 0) return 2;
-        if (handled) continue;
-        switch (opt) {
-        case OPT_MODEL: model = optarg; break;
-        case 'h': help(stdout); return 0;
-        case '?': return cli_bad_option(CMD, argv);
-        default: return cli_usage_error(CMD, "unexpected option");
-        }
-    }
+    const cli_option options[] = {
+        {"model", 0, CLI_STRING, "NAME", "train only this model (any name above; default all of [model] models)",
+         &model, 0, 0, 0},
+        CLI_OPTION_RUN_OUT(&common),
+        CLI_OPTION_THREADS(&common),
+        CLI_OPTION_QUIET(&common),
+        CLI_OPTION_END,
+    };
+    const cli_spec spec = {CMD, HEAD, TAIL, options};
+    int rc = cli_parse(&spec, argc, argv);
+    if (rc != CLI_CONTINUE) return rc;
     static const char *known[] = {"all", "cnn_lstm", "cnn", "lstm", "mlp", "svm", "tree", "forest", "logreg", "boost"};
     if (model) {
         int ok = 0;
@@ -82,8 +67,7 @@ int cmd_train(int argc, char **argv)
     }
     static scarp_config cfg; /* large: keep it off the stack */
     const char *out;
-    int rc = cli_load_study(CMD, argc, argv, &common, &cfg, &out);
-    if (rc) return rc;
+    if ((rc = cli_load_study(CMD, argc, argv, &common, &cfg, &out))) return rc;
     scarp_status st;
 
     scarp_progress progress;

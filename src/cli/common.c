@@ -1,13 +1,16 @@
-/* common.c — options and error reporting shared by every subcommand. */
+/* common.c — the table-driven option parser and the error reporting every subcommand shares. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "scarp/log.h"
 #include "scarp/threads.h"
+
+enum { MAX_OPTIONS = 48, LONG_BASE = 256 /* getopt values of table rows: LONG_BASE + index */ };
 
 int cli_parse_int(const char *cmd, const char *opt, const char *arg, long min, long max, long *out)
 {
@@ -22,18 +25,120 @@ int cli_parse_int(const char *cmd, const char *opt, const char *arg, long min, l
     return 0;
 }
 
-int cli_common_option(cli_common *c, int opt, const char *arg, const char *cmd)
+static int n_options(const cli_spec *spec)
 {
-    long v;
-    switch (opt) {
-    case CLI_OPT_THREADS:
-        if (cli_parse_int(cmd, "--threads", arg, 0, 1024, &v)) return -1;
-        c->threads = (int)v;
-        return 1;
-    case CLI_OPT_QUIET: c->quiet = 1; return 1;
-    case CLI_OPT_OUT: c->out = arg; return 1;
-    default: return 0;
+    int n = 0;
+    while (spec->options && spec->options[n].name) n++;
+    return n;
+}
+
+/* "--name META" or "-f, --name META" as the help lists it */
+static int option_label(const cli_option *o, char *buf, size_t size)
+{
+    char shortpart[8] = "";
+    if (o->short_name) snprintf(shortpart, sizeof shortpart, "-%c, ", o->short_name);
+    return snprintf(buf, size, "%s--%s%s%s", shortpart, o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+}
+
+void cli_print_help(const cli_spec *spec, FILE *f)
+{
+    static const cli_option help = {"help", 'h', CLI_FLAG, NULL, "this text", NULL, 0, 0, 0};
+    int n = n_options(spec), width = 0;
+    char label[128];
+    for (int i = 0; i <= n; i++) {
+        int len = option_label(i < n ? &spec->options[i] : &help, label, sizeof label);
+        if (len > width) width = len;
     }
+    fputs(spec->head, f);
+    fputs("options:\n", f);
+    for (int i = 0; i <= n; i++) {
+        const cli_option *o = i < n ? &spec->options[i] : &help;
+        option_label(o, label, sizeof label);
+        fprintf(f, "  %-*s  ", width, label);
+        for (const char *line = o->help; *line;) { /* continuation lines under the first */
+            size_t len = strcspn(line, "\n");
+            fprintf(f, "%.*s\n", (int)len, line);
+            line += len;
+            if (*line == '\n' && *++line) fprintf(f, "  %-*s  ", width, "");
+        }
+    }
+    if (spec->tail) {
+        fputc('\n', f);
+        fputs(spec->tail, f);
+    }
+}
+
+/* Stores one option's value; 0, or 2 after printing the error. */
+static int apply_option(const cli_spec *spec, const cli_option *o, const char *arg)
+{
+    char name[64];
+    snprintf(name, sizeof name, "--%s", o->name);
+    switch (o->kind) {
+    case CLI_FLAG: *(int *)o->target = 1; return 0;
+    case CLI_STRING: *(const char **)o->target = arg; return 0;
+    case CLI_INT: {
+        long v;
+        if (cli_parse_int(spec->name, name, arg, o->min, o->max, &v)) return 2;
+        *(int *)o->target = (int)v;
+        return 0;
+    }
+    case CLI_CUSTOM: return o->parse(spec->name, arg, o->target) ? 2 : 0;
+    }
+    return cli_usage_error(spec->name, "%s: no parser for this option", name);
+}
+
+int cli_parse(const cli_spec *spec, int argc, char **argv)
+{
+    int n = n_options(spec);
+    if (n > MAX_OPTIONS) return cli_usage_error(spec->name, "too many options in the command's table");
+    struct option longopts[MAX_OPTIONS + 2];
+    /* ':' first: a missing value returns ':' instead of '?', so the two errors differ */
+    char shortopts[2 * MAX_OPTIONS + 4] = ":h";
+    size_t ns = 2;
+    for (int i = 0; i < n; i++) {
+        const cli_option *o = &spec->options[i];
+        longopts[i] = (struct option){o->name, o->kind == CLI_FLAG ? no_argument : required_argument, NULL,
+                                      LONG_BASE + i};
+        if (o->short_name) {
+            shortopts[ns++] = o->short_name;
+            if (o->kind != CLI_FLAG) shortopts[ns++] = ':';
+        }
+    }
+    shortopts[ns] = 0;
+    longopts[n] = (struct option){"help", no_argument, NULL, 'h'};
+    longopts[n + 1] = (struct option){0, 0, 0, 0};
+
+    optind = 1;
+    opterr = 0; /* every message is ours, in the one-line form */
+    int opt;
+    while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        if (opt == 'h') {
+            cli_print_help(spec, stdout);
+            return 0;
+        }
+        int index = -1;
+        if (opt >= LONG_BASE && opt < LONG_BASE + n) index = opt - LONG_BASE;
+        else
+            for (int i = 0; i < n; i++)
+                if (opt == spec->options[i].short_name && opt != ':' && opt != '?') index = i;
+        if (index >= 0) {
+            int rc = apply_option(spec, &spec->options[index], optarg);
+            if (rc) return rc;
+            continue;
+        }
+        /* an error: optopt is the row's value (LONG_BASE + i), a short letter, or 0 for an
+         * unknown long option, whose text is the argument just read */
+        const char *arg = argv[optind - 1];
+        if (optopt >= LONG_BASE && optopt < LONG_BASE + n) {
+            const cli_option *o = &spec->options[optopt - LONG_BASE];
+            if (opt == ':') return cli_usage_error(spec->name, "--%s needs a value (%s)", o->name, o->metavar);
+            return cli_usage_error(spec->name, "--%s takes no value (got '%s')", o->name, arg);
+        }
+        if (opt == ':') return cli_usage_error(spec->name, "option -%c needs a value", optopt);
+        if (optopt) return cli_usage_error(spec->name, "unknown option '-%c'", optopt);
+        return cli_usage_error(spec->name, "unknown option '%s'", arg);
+    }
+    return CLI_CONTINUE;
 }
 
 void cli_common_apply(const cli_common *c)
@@ -58,12 +163,6 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     fprintf(stderr, " (see scarp %s --help)\n", cmd);
     va_end(ap);
     return 2;
-}
-
-int cli_bad_option(const char *cmd, char **argv)
-{
-    if (optopt) return cli_usage_error(cmd, "option -%c is unknown or lacks its value", optopt);
-    return cli_usage_error(cmd, "unknown option or missing value: '%s'", argv[optind - 1]);
 }
 
 int cli_load_study(const char *cmd, int argc, char **argv, const cli_common *common, scarp_config *cfg,
