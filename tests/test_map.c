@@ -56,7 +56,7 @@ static scarp_status make_fixture(const char *dir, int W, int H, scarp_config *cf
         return st;
     W = (int)g.width, H = (int)g.height; /* the extent is snapped outward to whole cells */
     float *d = scarp_malloc(sizeof(float) * W * H);
-    char path[1024];
+    char path[SCARP_PATH_MAX + 64];
     const char *names[NL] = {"a", "b", "c"};
     scarp_rng r;
     scarp_rng_seed(&r, 5);

@@ -14,6 +14,7 @@ struct scarp_hash {
 
 scarp_status scarp_hash_begin(scarp_hash **out)
 {
+    *out = NULL;
     scarp_hash *h = scarp_malloc(sizeof *h);
     if (!h) return SCARP_ERR_NOMEM;
     h->ctx = EVP_MD_CTX_new();

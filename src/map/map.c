@@ -66,19 +66,31 @@ static scarp_status find_models(const char *out_dir, const char *name, char path
 {
     *n = 0;
     if (strchr(name, '/') || strstr(name, ".model") || strchr(name, ',')) {
-        char buf[8192];
-        snprintf(buf, sizeof buf, "%s", name);
-        for (char *tok = strtok(buf, ","); tok && *n < MAX_ENSEMBLE; tok = strtok(NULL, ",")) {
-            if (!scarp_file_exists(tok)) return scarp_fail(SCARP_ERR_INPUT, "%s: model file not found", tok);
-            snprintf(paths[(*n)++], SCARP_PATH_MAX, "%s", tok);
+        char *buf = scarp_strdup(name);
+        if (!buf) return SCARP_ERR_NOMEM;
+        scarp_status st = SCARP_OK;
+        char *save = NULL;
+        for (char *tok = strtok_r(buf, ",", &save); tok && *n < MAX_ENSEMBLE; tok = strtok_r(NULL, ",", &save)) {
+            if (strlen(tok) >= SCARP_PATH_MAX) {
+                st = scarp_fail(SCARP_ERR_INPUT, "--model: a path of %zu characters is longer than %d", strlen(tok),
+                                SCARP_PATH_MAX - 1);
+                break;
+            }
+            if (!scarp_file_exists(tok)) {
+                st = scarp_fail(SCARP_ERR_INPUT, "%s: model file not found", tok);
+                break;
+            }
+            memcpy(paths[(*n)++], tok, strlen(tok) + 1);
         }
-        return SCARP_OK;
+        scarp_free(buf);
+        return st;
     }
-    char dir[SCARP_PATH_MAX], one[SCARP_PATH_MAX + 64];
+    char dir[SCARP_PATH_MAX], file[SCARP_PATH_MAX], one[SCARP_PATH_MAX];
     scarp_status st = scarp_path_join(dir, sizeof dir, out_dir, "models");
     if (st) return st;
-    snprintf(one, sizeof one, "%s/%s.model", dir, name);
-    if (strlen(one) >= SCARP_PATH_MAX) return scarp_fail(SCARP_ERR_INPUT, "%s: path too long", one);
+    int len = snprintf(file, sizeof file, "%s.model", name);
+    if (len < 0 || (size_t)len >= sizeof file) return scarp_fail(SCARP_ERR_INPUT, "model name '%.40s...' too long", name);
+    if ((st = scarp_path_join(one, sizeof one, dir, file))) return st;
     if (scarp_file_exists(one)) {
         memcpy(paths[0], one, strlen(one) + 1);
         *n = 1;
@@ -101,8 +113,8 @@ static scarp_status find_models(const char *out_dir, const char *name, char path
     if (k == 0) return scarp_fail(SCARP_ERR_INPUT, "%s: no model '%s' (train it first: scarp train)", one, name);
     qsort(names, (size_t)k, sizeof *names, cmp_str);
     for (int i = 0; i < k; i++) {
-        if (snprintf(paths[i], SCARP_PATH_MAX, "%s/%.*s", dir, (int)(SCARP_PATH_MAX - 2), names[i]) >= SCARP_PATH_MAX)
-            st = scarp_fail(SCARP_ERR_INPUT, "%s/%s: path too long", dir, names[i]);
+        scarp_status pst = scarp_path_join(paths[i], SCARP_PATH_MAX, dir, names[i]);
+        if (pst && !st) st = pst;
         scarp_free(names[i]);
     }
     *n = k;

@@ -47,17 +47,25 @@ struct scarp_tile_store {
     int journal_fd; /* this rank's journal, O_APPEND */
 };
 
-static void tile_path(const scarp_tile_store *s, int64_t i, char *out, size_t n)
+/* Every path of the store is built here and checked: a name that does not fit is an error
+ * naming the folder, never a truncated path. */
+static scarp_status store_path(char *out, size_t n, const char *dir, const char *fmt, int64_t v)
 {
-    snprintf(out, n, "%s/t%08" PRId64 ".bin", s->dir, i);
+    char name[64];
+    int len = snprintf(name, sizeof name, fmt, v);
+    if (len < 0 || (size_t)len >= sizeof name) return scarp_fail(SCARP_ERR_INPUT, "%s: bad tile file name", dir);
+    return scarp_path_join(out, n, dir, name);
 }
 
-static void journal_path(const char *dir, int rank, char *out, size_t n)
+static scarp_status tile_path(const scarp_tile_store *s, int64_t i, char *out, size_t n)
 {
-    if (rank == 0)
-        snprintf(out, n, "%s/tiles.done", dir);
-    else
-        snprintf(out, n, "%s/tiles.done.%d", dir, rank);
+    return store_path(out, n, s->dir, "t%08" PRId64 ".bin", i);
+}
+
+static scarp_status journal_path(const char *dir, int rank, char *out, size_t n)
+{
+    if (rank == 0) return store_path(out, n, dir, "tiles.done", 0);
+    return store_path(out, n, dir, "tiles.done.%" PRId64, rank);
 }
 
 /* Parses one journal: complete lines "i crc\n"; a torn last line (kill during write) is ignored. */
@@ -110,7 +118,11 @@ scarp_status scarp_tile_store_refresh(scarp_tile_store *s)
     char path[4096];
     while ((e = readdir(d)))
         if (!strncmp(e->d_name, "tiles.done", 10)) {
-            snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
+            scarp_status st = scarp_path_join(path, sizeof path, s->dir, e->d_name);
+            if (st) {
+                closedir(d);
+                return st;
+            }
             read_journal(s, path);
         }
     closedir(d);
@@ -125,7 +137,11 @@ scarp_status scarp_tile_store_open(scarp_tile_store **out, const char *dir, cons
     if (st) return st;
     scarp_tile_store *s = scarp_calloc(1, sizeof *s);
     if (!s) return SCARP_ERR_NOMEM;
-    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    if (strlen(dir) >= sizeof s->dir) {
+        scarp_free(s);
+        return scarp_fail(SCARP_ERR_INPUT, "%s: tile folder path longer than %zu characters", dir, sizeof s->dir - 1);
+    }
+    memcpy(s->dir, dir, strlen(dir) + 1);
     s->tiling = *tiling;
     s->bands = bands;
     s->rank = rank;
@@ -137,9 +153,13 @@ scarp_status scarp_tile_store_open(scarp_tile_store **out, const char *dir, cons
     }
     /* The plan: a store made for another grid / tile size / model / date is stale. */
     char plan_path[4096], want[1024];
-    snprintf(plan_path, sizeof plan_path, "%s/plan.txt", dir);
-    snprintf(want, sizeof want, "%s|%" PRId64 "x%" PRId64 "|%dx%d|%d\n", plan_key, tiling->width, tiling->height,
-             tiling->tile_w, tiling->tile_h, bands);
+    if ((st = scarp_path_join(plan_path, sizeof plan_path, dir, "plan.txt"))) goto fail;
+    int wl = snprintf(want, sizeof want, "%s|%" PRId64 "x%" PRId64 "|%dx%d|%d\n", plan_key, tiling->width,
+                      tiling->height, tiling->tile_w, tiling->tile_h, bands);
+    if (wl < 0 || (size_t)wl >= sizeof want) {
+        st = scarp_fail(SCARP_ERR_INPUT, "%s: tile plan key of %zu characters is too long", dir, strlen(plan_key));
+        goto fail;
+    }
     char *have = NULL;
     size_t hb = 0;
     int same = scarp_read_file(plan_path, &have, &hb) == SCARP_OK && !strcmp(have, want);
@@ -155,7 +175,7 @@ scarp_status scarp_tile_store_open(scarp_tile_store **out, const char *dir, cons
     for (int64_t i = 0; i < tiling->n; i++)
         if (s->done[i] && !tile_file_ok(s, i)) s->done[i] = 0;
     char jp[4096];
-    journal_path(dir, rank, jp, sizeof jp);
+    if ((st = journal_path(dir, rank, jp, sizeof jp))) goto fail;
     s->journal_fd = open(jp, O_WRONLY | O_CREAT | O_APPEND, 0666);
     if (s->journal_fd < 0) {
         st = scarp_fail(SCARP_ERR_IO, "%s: cannot open tile journal: %s", jp, strerror(errno));
@@ -194,8 +214,8 @@ scarp_status scarp_tile_store_put(scarp_tile_store *s, int64_t i, const float *d
     memcpy(buf + 28, &crc, 4);
     memcpy(buf + 32, data, nf * sizeof(float));
     char path[4096];
-    tile_path(s, i, path, sizeof path);
-    scarp_status st = scarp_write_file_atomic(path, buf, bytes);
+    scarp_status st = tile_path(s, i, path, sizeof path);
+    if (!st) st = scarp_write_file_atomic(path, buf, bytes);
     scarp_free(buf);
     if (st) return st;
     char line[64];
@@ -211,7 +231,8 @@ scarp_status scarp_tile_store_put(scarp_tile_store *s, int64_t i, const float *d
 scarp_status scarp_tile_store_get(const scarp_tile_store *s, int64_t i, float *data)
 {
     char path[4096];
-    tile_path(s, i, path, sizeof path);
+    scarp_status pst = tile_path(s, i, path, sizeof path);
+    if (pst) return pst;
     size_t nf = tile_floats(s, i);
     FILE *f = fopen(path, "rb");
     if (!f) return scarp_fail(SCARP_ERR_IO, "%s: cannot open tile: %s", path, strerror(errno));
@@ -242,8 +263,7 @@ void scarp_tile_store_remove(scarp_tile_store *s)
         while ((e = readdir(d)))
             if ((e->d_name[0] == 't' && strstr(e->d_name, ".bin")) || !strncmp(e->d_name, "tiles.done", 10) ||
                 !strcmp(e->d_name, "plan.txt")) {
-                snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
-                unlink(path);
+                if (scarp_path_join(path, sizeof path, s->dir, e->d_name) == SCARP_OK) unlink(path);
             }
         closedir(d);
     }
