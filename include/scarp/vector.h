@@ -31,6 +31,21 @@ int scarp_point_table_field(const scarp_point_table *t, const char *name);
  * error naming the file. */
 scarp_status scarp_vector_rasterize(const char *path, const scarp_grid *grid, uint8_t *mask, int64_t *n_features);
 
+/* What scarp_vector_rasterize_window saw of the source beyond its window. */
+typedef struct {
+    int64_t features;  /* features with a geometry in the grid's CRS */
+    int64_t in_window; /* of which meeting the window (burnt) */
+    int beyond;        /* 1: some feature's envelope reaches outside the window */
+    int64_t gap_cells; /* the smallest Chebyshev gap, in whole cells, between the window and
+                        * the envelope of a feature that misses it; -1 when none misses */
+} scarp_rasterize_info;
+
+/* As scarp_vector_rasterize, on any window of the grid's lattice (e.g. the grid padded
+ * by a margin: the distance layers of src/data/stack.c), and without failing when no
+ * feature meets the window: *info tells what lies outside. */
+scarp_status scarp_vector_rasterize_window(const char *path, const scarp_grid *window, uint8_t *mask,
+                                           scarp_rasterize_info *info);
+
 /* Writer: one layer per file. field_types is a string with one letter per field:
  * 'i' integer, 'r' real, 's' string, 'd' date (ISO yyyy-mm-dd). */
 typedef struct scarp_vector_writer scarp_vector_writer;

@@ -102,7 +102,12 @@ scarp_status scarp__preflight_write(const scarp_preflight *pf, const scarp_stack
         const scarp_preflight_input *in = &pf->inputs[i];
         put(&t, "  [%s %s] %s\n", in->role, in->name, in->path);
         if (in->is_vector) {
-            put(&t, "    vector, CRS %s, %lld features on the grid\n", in->vector_crs, (long long)in->n_features);
+            put(&t, "    vector, CRS %s, %lld features on the grid", in->vector_crs, (long long)in->n_features);
+            if (in->margin_m > 0) put(&t, " or within the %.10g m margin rasterized around it", in->margin_m);
+            put(&t, "\n");
+            if (in->unsure_cells > 0)
+                put(&t, "    WARNING: %lld cells are farther than %.10g m from every feature seen; a feature beyond "
+                    "that margin could be nearer to them\n", (long long)in->unsure_cells, in->margin_m);
         } else {
             const scarp_align_info *a = &in->align;
             put(&t, "    band %d, CRS %s, resolution %.10g x %.10g, extent %.10g %.10g %.10g %.10g\n", in->band, a->crs,
@@ -163,6 +168,10 @@ scarp_status scarp__preflight_write(const scarp_preflight *pf, const scarp_stack
             cJSON_AddStringToObject(o, "type", "vector");
             cJSON_AddStringToObject(o, "crs", in->vector_crs);
             cJSON_AddNumberToObject(o, "features", (double)in->n_features);
+            if (!strcmp(in->role, "distance")) {
+                cJSON_AddNumberToObject(o, "margin_m", in->margin_m);
+                cJSON_AddNumberToObject(o, "unsure_cells", (double)in->unsure_cells);
+            }
         } else {
             const scarp_align_info *a = &in->align;
             cJSON_AddStringToObject(o, "type", "raster");

@@ -15,7 +15,12 @@ typedef struct {
     int is_vector;
     scarp_align_info align;   /* rasters */
     char vector_crs[128];     /* vectors */
-    int64_t n_features;       /* vectors: features burnt on the grid */
+    int64_t n_features;       /* vectors: features burnt on the grid or its margin */
+    double margin_m;          /* distance layers: the margin around the grid whose features
+                               * were rasterized too (0: every feature lay on the grid) */
+    int64_t unsure_cells;     /* distance layers: cells farther than margin_m from every feature
+                               * seen, where a feature beyond the margin could be nearer (0
+                               * unless the margin hit its memory bound) */
     int layer;                /* index of the stack layer it feeds (-1: none) */
 } scarp_preflight_input;
 

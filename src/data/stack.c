@@ -493,20 +493,123 @@ end:
 
 /* ---- phase 3: distance layers from vectors ---- */
 
+/* Distances must see features outside the grid: a fault 100 m beyond the edge is 100 m
+ * from the edge cells, whatever lies inside. The features are rasterized on the grid's
+ * lattice extended by a margin of P cells on every side and the distance transform runs
+ * on that window. Every lattice cell outside the window is more than P·cmin metres from
+ * every grid cell (cmin: the smallest cell side of the window), so a grid cell whose
+ * distance d satisfies d <= P·cmin is exact, i.e. the same as on an unbounded raster:
+ *   pass 1: P = 0 (nothing more when every feature lies inside the grid);
+ *   pass 2: P = ceil(dmax / cmin) + 1, dmax the largest distance of pass 1 (an upper bound
+ *           of the true one), after which every cell is exact.
+ * When no feature meets the window, P grows past the gap to the nearest feature envelope.
+ * P is bounded so that the window holds at most four times the grid's cells or 2^24 cells
+ * (80 MB of mask and distances), whichever is more, and at least 64 cells of margin; on a
+ * geographic grid its rows stay within ±89.9°. When the bound
+ * cuts the margin, the cells beyond it are counted in the pre-flight report. */
+static int64_t distance_margin_cap(const scarp_grid *g)
+{
+    double w = (double)g->width, h = (double)g->height;
+    /* (w + 2P)(h + 2P) <= A  <=>  4P² + 2(w + h)P + wh - A <= 0, A = max(4 wh, 2^24 cells) */
+    double A = fmax(4.0 * w * h, 16777216.0);
+    double p = (-(w + h) + sqrt((w + h) * (w + h) - 4.0 * (w * h - A))) / 4.0;
+    int64_t cap = (int64_t)fmax(64.0, floor(p));
+    if (scarp_grid_is_geographic(g)) {
+        double y0 = g->gt[3], y1 = g->gt[3] + (double)g->height * g->gt[5];
+        double room = (89.9 - fmax(fabs(y0), fabs(y1))) / fabs(g->gt[5]);
+        cap = room < 0 ? 0 : (int64_t)fmin((double)cap, floor(room));
+    }
+    return cap;
+}
+
+/* The window: the grid's lattice with P more cells on every side (the CRS is borrowed). */
+static scarp_grid distance_window(const scarp_grid *g, int64_t P)
+{
+    scarp_grid win = *g;
+    win.gt[0] -= (double)P * g->gt[1];
+    win.gt[3] -= (double)P * g->gt[5];
+    win.width += 2 * P;
+    win.height += 2 * P;
+    return win;
+}
+
+static scarp_status vector_distance(const char *path, const scarp_grid *g, float *dist, scarp_preflight_input *in)
+{
+    const int64_t w = g->width, h = g->height, cap = distance_margin_cap(g);
+    int64_t P = 0;
+    uint8_t *mask = NULL;
+    float *wd = NULL;
+    scarp_cellsize cs = {0};
+    scarp_status st = SCARP_OK;
+    in->margin_m = 0;
+    in->unsure_cells = 0;
+    for (;;) {
+        scarp_grid win = distance_window(g, P);
+        const int64_t W = win.width, H = win.height;
+        scarp_free(mask), scarp_free(wd), scarp_cellsize_free(&cs);
+        mask = scarp_malloc((size_t)(W * H));
+        wd = scarp_malloc((size_t)(W * H) * sizeof(float));
+        if (!mask || !wd) {
+            st = SCARP_ERR_NOMEM;
+            break;
+        }
+        scarp_rasterize_info info;
+        if ((st = scarp_vector_rasterize_window(path, &win, mask, &info))) break;
+        in->n_features = info.in_window;
+        if ((st = scarp_cellsize_init(&cs, &win))) break;
+        double cmin = INFINITY;
+        for (int64_t r = 0; r < H; r++) cmin = fmin(cmin, fmin(cs.dx_row[r], cs.dy_row[r]));
+        const double reach = (double)P * cmin;
+        if (info.in_window == 0) {
+            if (info.features == 0) {
+                st = scarp_fail(SCARP_ERR_INPUT, "%s: holds no feature to measure distances to", path);
+                break;
+            }
+            if (P >= cap) {
+                st = scarp_fail(SCARP_ERR_INPUT,
+                                "%s: none of its %lld features lies on the grid or within %.0f m of it (wrong CRS or "
+                                "area?)", path, (long long)info.features, reach);
+                break;
+            }
+            /* past the nearest envelope; at least doubling (an envelope that meets the window
+             * can still hold no cell of it: an L-shaped road around a corner) */
+            int64_t next = P + (info.gap_cells > 0 ? info.gap_cells : 0) + 1;
+            if (next < 2 * P) next = 2 * P;
+            if (next < 16) next = 16;
+            P = next < cap ? next : cap;
+            continue;
+        }
+        if ((st = scarp_distance_transform(mask, W, H, &cs, wd, NULL))) break;
+        double dmax = 0;
+        for (int64_t r = 0; r < h; r++) {
+            const float *src = wd + (r + P) * W + P;
+            for (int64_t c = 0; c < w; c++) dmax = fmax(dmax, src[c]);
+            memcpy(dist + r * w, src, (size_t)w * sizeof(float));
+        }
+        in->margin_m = reach;
+        if (!info.beyond || dmax <= reach) break; /* exact everywhere */
+        int64_t need = (int64_t)ceil(dmax / cmin) + 1;
+        if (P >= cap) { /* bounded: count the cells a farther feature could still be nearer to */
+            for (int64_t i = 0; i < w * h; i++) in->unsure_cells += dist[i] > reach;
+            scarp_warn("%s: %lld cells are farther than %.0f m from every feature within the margin rasterized "
+                       "around the grid; a feature beyond it could be nearer", path, (long long)in->unsure_cells,
+                       reach);
+            break;
+        }
+        P = need < cap ? need : cap;
+    }
+    scarp_cellsize_free(&cs);
+    scarp_free(mask);
+    scarp_free(wd);
+    return st;
+}
+
 static scarp_status distance_layer(scarp_stack *s, uint8_t **voids, int li, scarp_preflight_input *in)
 {
     const scarp_grid *g = &s->grid;
-    int64_t N = scarp_grid_cells(g);
-    uint8_t *mask = scarp_malloc((size_t)N);
-    float *dist = scarp_malloc((size_t)N * sizeof(float));
-    scarp_cellsize cs = {0};
-    scarp_status st = (!mask || !dist) ? SCARP_ERR_NOMEM : SCARP_OK;
-    if (!st) st = scarp_vector_rasterize(in->path, g, mask, &in->n_features);
-    if (!st) st = scarp_cellsize_init(&cs, g);
-    if (!st) st = scarp_distance_transform(mask, g->width, g->height, &cs, dist, NULL);
+    float *dist = scarp_malloc((size_t)scarp_grid_cells(g) * sizeof(float));
+    scarp_status st = dist ? vector_distance(in->path, g, dist, in) : SCARP_ERR_NOMEM;
     if (!st) st = write_whole(s, voids, li, dist);
-    scarp_cellsize_free(&cs);
-    scarp_free(mask);
     scarp_free(dist);
     return st;
 }

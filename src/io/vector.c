@@ -261,7 +261,30 @@ static scarp_status burn(GDALDatasetH mem, OGRGeometryH *geoms, int n, const cha
 
 scarp_status scarp_vector_rasterize(const char *path, const scarp_grid *grid, uint8_t *mask, int64_t *n_features)
 {
-    *n_features = 0;
+    scarp_rasterize_info info;
+    scarp_status st = scarp_vector_rasterize_window(path, grid, mask, &info);
+    *n_features = info.in_window;
+    if (st == SCARP_OK && info.in_window == 0)
+        st = scarp_fail(SCARP_ERR_INPUT, "%s: none of its %lld features falls on the grid (wrong CRS or area?)", path,
+                        (long long)info.features);
+    return st;
+}
+
+/* Whole cells between the window [x0, x1] x [y0, y1] and an envelope that misses it, in
+ * the larger of the two directions (the Chebyshev gap a padding must bridge). */
+static int64_t gap_cells(const OGREnvelope *e, double x0, double x1, double y0, double y1, double cx, double cy)
+{
+    double gx = e->MaxX < x0 ? x0 - e->MaxX : e->MinX > x1 ? e->MinX - x1 : 0.0;
+    double gy = e->MaxY < y0 ? y0 - e->MaxY : e->MinY > y1 ? e->MinY - y1 : 0.0;
+    double g = fmax(ceil(gx / cx), ceil(gy / cy));
+    return g < 4e18 ? (int64_t)g : INT64_MAX;
+}
+
+scarp_status scarp_vector_rasterize_window(const char *path, const scarp_grid *grid, uint8_t *mask,
+                                           scarp_rasterize_info *info)
+{
+    *info = (scarp_rasterize_info){0, 0, 0, -1};
+    int64_t *n_features = &info->in_window;
     size_t cells = (size_t)grid->width * (size_t)grid->height;
     memset(mask, 0, cells);
     scarp_status st;
@@ -275,7 +298,6 @@ scarp_status scarp_vector_rasterize(const char *path, const scarp_grid *grid, ui
     int n_geoms = 0;
     OGRCoordinateTransformationH ct = NULL;
     OGRFeatureH f = NULL;
-    int64_t seen = 0;
     if (!mem || !geoms) {
         st = geoms ? scarp_fail(SCARP_ERR_NOMEM, "%s: cannot create the rasterizing buffer", path) : SCARP_ERR_NOMEM;
         goto end;
@@ -305,14 +327,21 @@ scarp_status scarp_vector_rasterize(const char *path, const scarp_grid *grid, ui
             OGR_F_Destroy(f);
             f = NULL;
             if (!g) continue;
-            seen++;
             if (ct && OGR_G_Transform(g, ct) != OGRERR_NONE) {
                 OGR_G_DestroyGeometry(g);
                 continue; /* outside the area of use of the target CRS: not on the grid */
             }
+            if (OGR_G_IsEmpty(g)) {
+                OGR_G_DestroyGeometry(g);
+                continue;
+            }
+            info->features++;
             OGREnvelope e;
             OGR_G_GetEnvelope(g, &e);
-            if (OGR_G_IsEmpty(g) || e.MaxX < gx0 || e.MinX > gx1 || e.MaxY < gy0 || e.MinY > gy1) {
+            if (e.MinX < gx0 || e.MaxX > gx1 || e.MinY < gy0 || e.MaxY > gy1) info->beyond = 1;
+            if (e.MaxX < gx0 || e.MinX > gx1 || e.MaxY < gy0 || e.MinY > gy1) {
+                int64_t gap = gap_cells(&e, gx0, gx1, gy0, gy1, fabs(grid->gt[1]), fabs(grid->gt[5]));
+                if (info->gap_cells < 0 || gap < info->gap_cells) info->gap_cells = gap;
                 OGR_G_DestroyGeometry(g);
                 continue;
             }
@@ -328,11 +357,11 @@ scarp_status scarp_vector_rasterize(const char *path, const scarp_grid *grid, ui
         ct = NULL;
     }
     if ((st = burn(mem, geoms, n_geoms, path))) goto end;
+    /* a feature whose envelope meets the window but whose geometry burns no cell of it
+     * (an L-shaped road around a corner) is not in the window */
     int any = 0;
     for (size_t i = 0; i < cells && !any; i++) any = mask[i] != 0;
-    if (!any)
-        st = scarp_fail(SCARP_ERR_INPUT, "%s: none of its %lld features falls on the grid (wrong CRS or area?)", path,
-                        (long long)seen);
+    if (!any) *n_features = 0;
 end:
     while (n_geoms > 0) OGR_G_DestroyGeometry(geoms[--n_geoms]);
     scarp_free(geoms);
