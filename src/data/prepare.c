@@ -64,7 +64,9 @@ static uint32_t stack_digest(const scarp_config *c)
         paths[np++] = l->path;
     }
     for (int i = 0; i < c->n_distances; i++) {
-        n = snprintf(buf, sizeof buf, "D|%s|%s", c->distances[i].name, c->distances[i].path);
+        /* "D2": distances measured to features beyond the grid too (issue 13); stacks built
+         * before are rebuilt */
+        n = snprintf(buf, sizeof buf, "D2|%s|%s", c->distances[i].name, c->distances[i].path);
         h = scarp_crc32(h, buf, (size_t)n);
         paths[np++] = c->distances[i].path;
     }
