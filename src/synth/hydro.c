@@ -149,6 +149,13 @@ static double coarse_slope_deg(const synth_ctx *c, int64_t i, int64_t j)
     return isnan(g) ? 90 : atan(g) * 180 / 3.14159265358979323846;
 }
 
+/* Towns on gentle, not too high ground, away from the edges and from each other. On small
+ * areas (a side under 7.5 km, i.e. --size below 250 cells of 30 m) the edge margin and the
+ * spacing shrink with the side, and if fewer than two towns fit the slope and height limits
+ * are relaxed, so there are always at least two towns and a road between them (the roads
+ * layer is a distance layer of the study: it must never be empty). The presets and areas
+ * whose shorter side is 7.5 km or more (and not much shorter than the usual spacing) get
+ * the same towns as before. */
 scarp_status synth_towns_make(synth_ctx *c)
 {
     double area_km2 = c->W * c->H / 1e6;
@@ -158,27 +165,35 @@ scarp_status synth_towns_make(synth_ctx *c)
     if (!c->towns) return SCARP_ERR_NOMEM;
     scarp_rng r;
     scarp_rng_stream(&r, c->seed, SYNTH_STREAM_TOWNS);
-    double dmin = fmax(3000.0, 0.6 * sqrt(c->W * c->H / n));
+    const double side = fmin(c->W, c->H);
+    const double edge = fmin(1500.0, 0.2 * side);
+    const double dmin = fmin(fmax(3000.0, 0.6 * sqrt(c->W * c->H / n)), 0.4 * side);
     double step = c->f * c->cs;
     int got = 0;
-    for (int attempt = 0; attempt < 20000 && got < n; attempt++) {
-        double relax = attempt < 10000 ? 1.0 : 0.5; /* rugged provinces: accept closer towns late */
-        int64_t i = (int64_t)scarp_rng_below(&r, (uint64_t)c->hw), j = (int64_t)scarp_rng_below(&r, (uint64_t)c->hh);
-        float z = c->hdem[j * c->hw + i];
-        if (isnan(z) || z > 2300 || coarse_slope_deg(c, i, j) > (attempt < 10000 ? 4.0 : 8.0)) continue;
-        double x = (i + 0.5) * step, y = (j + 0.5) * step;
-        if (x < 1500 || y < 1500 || x > c->W - 1500 || y > c->H - 1500) continue;
-        int ok = 1;
-        for (int k = 0; k < got && ok; k++) {
-            double dx = x - c->towns[k].x, dy = y - c->towns[k].y;
-            ok = dx * dx + dy * dy >= dmin * dmin * relax * relax;
+    /* phase 0: the usual limits; phase 1 (only when fewer than two towns fit): any slope
+     * under 30°, any height, half the spacing */
+    for (int phase = 0; phase < 2 && got < (phase == 0 ? n : 2); phase++)
+        for (int attempt = 0; attempt < 20000 && got < n; attempt++) {
+            /* rugged provinces: accept closer towns late */
+            double relax = phase ? 0.5 : attempt < 10000 ? 1.0 : 0.5;
+            double max_slope = phase ? 30.0 : attempt < 10000 ? 4.0 : 8.0, max_z = phase ? INFINITY : 2300;
+            int64_t i = (int64_t)scarp_rng_below(&r, (uint64_t)c->hw), j = (int64_t)scarp_rng_below(&r, (uint64_t)c->hh);
+            float z = c->hdem[j * c->hw + i];
+            if (isnan(z) || z > max_z || coarse_slope_deg(c, i, j) > max_slope) continue;
+            double x = (i + 0.5) * step, y = (j + 0.5) * step;
+            if (x < edge || y < edge || x > c->W - edge || y > c->H - edge) continue;
+            int ok = 1;
+            for (int k = 0; k < got && ok; k++) {
+                double dx = x - c->towns[k].x, dy = y - c->towns[k].y;
+                ok = dx * dx + dy * dy >= dmin * dmin * relax * relax;
+            }
+            if (!ok) continue;
+            c->towns[got].x = x;
+            c->towns[got].y = y;
+            c->towns[got].radius = 450 + 650 * scarp_rng_uniform(&r);
+            if (side < 7500) c->towns[got].radius = fmin(c->towns[got].radius, 0.25 * dmin + 100);
+            got++;
         }
-        if (!ok) continue;
-        c->towns[got].x = x;
-        c->towns[got].y = y;
-        c->towns[got].radius = 450 + 650 * scarp_rng_uniform(&r);
-        got++;
-    }
     c->n_towns = got;
     return SCARP_OK;
 }

@@ -33,6 +33,24 @@ check '[ $(($(wc -l < "$OUT/landslides.csv") - 1)) -eq 30 ]' "30 events in lands
 check '[ "$(head -1 "$OUT/landslides.csv")" = "x,y,date" ] && [ "$(head -1 "$OUT/stations.csv")" = "id,x,y" ]' "CSV headers"
 check 'ls "$OUT" | grep -q partial; [ $? -ne 0 ]' "no partial file left"
 
+# Small areas (issue 13: below 200 x 200 cells the roads layer used to be empty, and a
+# study's [distance.roads] then failed): every size from the smallest has roads inside the
+# area, and the small study prepares.
+for size in 64x64 96x160 150x150; do
+  S="$TMP/small_$size"
+  "$BIN" synth --size $size --events 10 --out "$S" --quiet
+  check '[ $? -eq 0 ]' "synth --size $size runs"
+  n=$(ogrinfo -ro -al -so "$S/roads.gpkg" 2>&1 | sed -n 's/^Feature Count: //p')
+  check '[ "${n:-0}" -gt 0 ]' "synth --size $size: roads.gpkg has $n roads"
+  # every road vertex inside the area (DEM extent)
+  ext=$(gdalinfo "$S/dem.tif" | sed -n -e 's/^Upper Left *( *\([0-9.]*\), *\([0-9.]*\)).*/\1 \2/p' -e 's/^Lower Right *( *\([0-9.]*\), *\([0-9.]*\)).*/\1 \2/p' | tr '\n' ' ')
+  out=$(ogrinfo -ro -al "$S/roads.gpkg" | grep LINESTRING | tr -d 'LINESTRING()' | tr ',' '\n' |
+        awk -v e="$ext" 'BEGIN{split(e,a," ")} NF==2{ if ($1<a[1]||$1>a[3]||$2<a[4]||$2>a[2]) bad++; n++ } END{print n+0, bad+0}')
+  check '[ "${out% *}" -gt 1 ] && [ "${out#* }" -eq 0 ]' "synth --size $size: road vertices (count, outside) = $out inside $ext"
+done
+"$BIN" prepare "$TMP/small_150x150/study.ini" --quiet 2> "$TMP/err.txt"
+check '[ $? -eq 0 ]' "prepare on a 150x150 area (its roads distance layer): $(head -1 "$TMP/err.txt")"
+
 PY=/usr/bin/python3
 if $PY -c "from osgeo import gdal, ogr" 2>/dev/null; then
   $PY - "$OUT" <<'PYEOF'
