@@ -45,7 +45,7 @@ static void randomise(scarp_model *m, uint64_t seed)
 }
 
 /* Writes DIR/{a,b,c}.tif, DIR/study.ini, builds DIR/run/stack and the models
- * DIR/run/models/{cnn, ens.0, ens.1}.model. Layer b has a nodata hole; c is categorical. */
+ * DIR/run/models/{cnn, ens.r0.f0, ens.r0.f1}.model (two fold members, no main model). Layer b has a nodata hole; c is categorical. */
 static scarp_status make_fixture(const char *dir, int W, int H, scarp_config *cfg)
 {
     scarp_status st;
@@ -108,7 +108,7 @@ static scarp_status make_fixture(const char *dir, int W, int H, scarp_config *cf
     if ((st = scarp_norm_serialize(&norm, &blob, &bytes))) return st;
     snprintf(path, sizeof path, "%s/models", cfg->out);
     scarp_mkdir_p(path);
-    const char *mnames[3] = {"cnn", "ens.0", "ens.1"};
+    const char *mnames[3] = {"cnn", "ens.r0.f0", "ens.r0.f1"};
     for (int i = 0; i < 3; i++) {
         scarp_model_spec spec;
         scarp_model_spec_default(&spec, SCARP_MODEL_CNN);
@@ -291,8 +291,8 @@ static void test_map_ensemble(void)
     float p0[20], p1[20];
     uint8_t v[20];
     char m0[SCARP_PATH_MAX + 64], m1[SCARP_PATH_MAX + 64];
-    snprintf(m0, sizeof m0, "%s/models/ens.0.model", cfg.out);
-    snprintf(m1, sizeof m1, "%s/models/ens.1.model", cfg.out);
+    snprintf(m0, sizeof m0, "%s/models/ens.r0.f0.model", cfg.out);
+    snprintf(m1, sizeof m1, "%s/models/ens.r0.f1.model", cfg.out);
     reference(m0, cols, rows, 20, p0, v);
     reference(m1, cols, rows, 20, p1, v);
     for (int i = 0; i < 20; i++) {

@@ -111,6 +111,11 @@ typedef struct {
     int map_n_thresholds;
     char map_date[16];                /* "auto" (wettest window) or yyyy-mm-dd */
     int map_tile;                     /* tile size in cells, default 512 */
+    char map_ensemble[8];             /* "auto" (fold/seed members when present) | "on" | "off" */
+    char map_dates[48];               /* "" or D1..D2[/step]: one map per date (OUT/map/dates) */
+
+    /* [report] */
+    char report_reference[16];        /* "none" | "kerman": the published study's table beside ours */
 } scarp_config;
 
 /* Fills every default. */

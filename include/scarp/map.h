@@ -72,6 +72,12 @@ float *scarp_dense_work_input(scarp_dense_work *w);
  * masks invalid cells). */
 void scarp_dense_tile(const scarp_dense_net *net, scarp_dense_work *w, int tw, int th, const float *G,
                       const int32_t *tidx, float *prob);
+/* The same for n_dates sets of temporal gains: G (n_dates, n_t, H1) with g_stride =
+ * n_t·H1 floats between dates; prob (n_dates, th, tw). The CNN branch and the first-layer
+ * product W1c·feat run ONCE; only relu(· + G_d), the second layer and the output run per
+ * date. n_dates = 1 is exactly scarp_dense_tile (the same floating-point operations). */
+void scarp_dense_tile_dates(const scarp_dense_net *net, scarp_dense_work *w, int tw, int th, const float *G,
+                            size_t g_stride, int n_dates, const int32_t *tidx, float *prob);
 /* First-layer pre-activations from the non-CNN part of the head input: G (n, H1) =
  * h (n, n_lstm) · W1[n_cnn:, :] + b1 (cnn_lstm/lstm: LSTM states; mlp: tabular rows;
  * cnn: h = NULL, n = 1, G = b1). */
@@ -130,7 +136,15 @@ typedef struct {
     int tile_h;             /* 0: = tile (tests use odd sizes like 37 × 29) */
     int keep_tiles;         /* 1: leave OUT/map/tiles after assembly */
     int no_figures;         /* 1: skip PNGs */
+    const char *dates;      /* NULL: the config's. "yyyy-mm-dd": one map at that date (overrides
+                               [map] date); "D1..D2[/step]": dated maps (overrides [map] dates) */
+    const char *ensemble;   /* NULL: [map] ensemble; "auto", "on" or "off" */
 } scarp_map_options;
+
+/* Parses "D1..D2[/step]" (or one date "D") into days since 1970-01-01: at most max dates,
+ * D1 <= D2, step >= 1 day. SCARP_ERR_INPUT naming the text on a malformed range. */
+scarp_status scarp_map_dates_parse(const char *text, int32_t *dates, int max, int *n);
+#define SCARP_MAP_MAX_DATES 400
 
 typedef struct {
     int64_t cells, valid_cells, tiles, tiles_skipped;
@@ -144,13 +158,27 @@ typedef struct {
     scarp_class_stats stats;
     double success_auc, prediction_auc;
     int ensemble;             /* models averaged */
+    int n_dates;              /* dated maps written to OUT/map/dates (0: one map in OUT/map) */
+    int64_t cnn_passes;       /* dense CNN-branch passes run (tiles with valid cells × members):
+                                 the same for one date or many (the features are reused) */
+    int64_t lstm_sequences;   /* LSTM branch runs: temporal cells × dates × members */
+    double sd_share_above;    /* ensembles: share of the valid area with sd > SCARP_MAP_SD_THRESHOLD */
 } scarp_map_report;
 
+/* The sd of the ensemble's probability above which a cell counts as uncertain in the
+ * summary and the report ("x % of the area has sd > 0.1"). */
+#define SCARP_MAP_SD_THRESHOLD 0.1
+
 /* Maps with the configured (or named) model: reads out_dir/stack, out_dir/dataset.bin
- * (landslides and their splits) and out_dir/models/NAME.model (or NAME.r*.f*.model for an
- * ensemble of fold/repeat models); writes out_dir/map/{susceptibility.tif, classes.tif,
- * classes.qml, uncertainty_sd.tif (ensembles), quicklook.png, success_rate.png,
- * summary.json, figures.json}. rep may be NULL. */
+ * (landslides and their splits) and the model files (docs/07-map.md "Which models"): with
+ * [map] ensemble = auto (default) the fold models NAME.rR.fF[.sK].model when cross-validation
+ * wrote them, else the seed members NAME.model + NAME.sK.model, else NAME.model; each
+ * member is applied with its own normalisation; writes out_dir/map/{susceptibility.tif, classes.tif,
+ * classes.qml, uncertainty_sd.tif + uncertainty.png (ensembles), quicklook.png, rates.png,
+ * summary.json, figures.json}; with several dates ([map] dates or opts->dates = a range)
+ * out_dir/map/dates/{susceptibility_D.tif, classes_D.tif, uncertainty_sd_D.tif
+ * (ensembles), strip.png, top_class_share.csv, top_class_share.png, summary.json,
+ * figures.json} instead. rep may be NULL. */
 scarp_status scarp_map_run_ex(const scarp_config *cfg, const char *out_dir, const scarp_map_options *opts,
                               scarp_progress *progress, scarp_map_report *rep);
 /* The lead's entry point: default options, model_name NULL = cfg->map_model. */

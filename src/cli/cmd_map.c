@@ -22,9 +22,10 @@ static const char TAIL[] =
     "  scarp map area/study.ini                           # [map] model, 512-cell tiles, all cores\n"
     "  scarp map area/study.ini --model forest --tile 256 # a baseline, on tabular rows\n"
     "  scarp map area/study.ini --model cnn_lstm --threads 2 --out run2\n"
-    "  scarp map area/study.ini --model cnn_lstm          # no cnn_lstm.model but cnn_lstm.r0.f0..f4:\n"
-    "                                                     # ensemble mean + uncertainty_sd.tif\n"
+    "  scarp map area/study.ini --model cnn_lstm          # with folds: cnn_lstm.r0.f0..f4 ([map] ensemble\n"
+    "                                                     # = auto): ensemble mean + uncertainty_sd.tif\n"
     "  scarp map area/study.ini --model run/models/a.model,run/models/b.model\n"
+    "  scarp map area/study.ini --date 2019-03-01..2019-03-30/1  # 30 daily maps, OUT/map/dates/\n"
     "  scarp map area/study.ini    # again after a crash or kill: finished tiles are reused\n"
     "  mpirun -np 4 scarp map area/study.ini              # 4 ranks share the tiles, same file\n"
     "  mpirun -np 2 --oversubscribe scarp map area/study.ini --threads 1\n"
@@ -39,6 +40,8 @@ int cmd_map(int argc, char **argv)
         {"model", 0, CLI_STRING, "NAME", "model to map (default: [map] model); NAME.model in OUT/models, or the\n"
          "ensemble OUT/models/NAME.*.model, or explicit model file paths", &opts.model_name, 0, 0, 0},
         {"tile", 0, CLI_INT, "N", "tile size in cells (default: [map] tile = 512)", &opts.tile, 16, 65536, 0},
+        {"date", 0, CLI_STRING, "D|D1..D2[/STEP]", "map at date D (overrides [map] date), or one map per date of the\n"
+         "range into OUT/map/dates/ (overrides [map] dates)", &opts.dates, 0, 0, 0},
         {"keep-tiles", 0, CLI_FLAG, NULL, "keep OUT/map/tiles after the map is assembled", &opts.keep_tiles, 0, 0, 0},
         CLI_OPTION_RUN_OUT(&common),
         CLI_OPTION_THREADS(&common),
@@ -64,13 +67,23 @@ int cmd_map(int argc, char **argv)
         if (rep.dense_gflops > 0) printf("dense pass: %.1f GFLOP/s\n", rep.dense_gflops);
         if (rep.date[0])
             printf("map date: %s (%s; the antecedent window ends the day before)\n", rep.date, rep.date_rule);
-        printf("classes:");
+        if (rep.n_dates) printf("%d dated maps (CNN branch run %lld times, once per tile and member)\n", rep.n_dates,
+                                (long long)rep.cnn_passes);
+        printf("classes%s:", rep.n_dates ? " (last date)" : "");
         for (int c = 0; c < rep.stats.k; c++)
-            printf(" %s %.1f%% area / %.1f%% landslides (FR %.2f);", scarp_class_names(rep.stats.k)[c],
-                   100 * rep.stats.area_share[c], 100 * rep.stats.ls_share[c], rep.stats.frequency_ratio[c]);
-        printf("\nlandslides in the high classes: %.1f%% (test split %.1f%%)\n", 100 * rep.stats.ls_high,
-               100 * rep.stats.test_high);
-        printf("outputs: %s/map/\n", out);
+            if (rep.n_dates)
+                printf(" %s %.1f%% area;", scarp_class_names(rep.stats.k)[c], 100 * rep.stats.area_share[c]);
+            else
+                printf(" %s %.1f%% area / %.1f%% landslides (FR %.2f);", scarp_class_names(rep.stats.k)[c],
+                       100 * rep.stats.area_share[c], 100 * rep.stats.ls_share[c], rep.stats.frequency_ratio[c]);
+        printf("\n");
+        if (!rep.n_dates)
+            printf("landslides in the high classes: %.1f%% (test split %.1f%%)\n", 100 * rep.stats.ls_high,
+                   100 * rep.stats.test_high);
+        if (rep.ensemble > 1)
+            printf("ensemble of %d members: %.1f%% of the area has sd > %.2f\n", rep.ensemble, 100 * rep.sd_share_above,
+                   SCARP_MAP_SD_THRESHOLD);
+        printf("outputs: %s/map/%s\n", out, rep.n_dates ? "dates/" : "");
     }
     return 0;
 }

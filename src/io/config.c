@@ -152,11 +152,15 @@ static const key_def KEYS[] = {
     {"map", "thresholds", K_SPECIAL, F(map_thresholds), 0, 0, NULL, 0},
     {"map", "date", K_SPECIAL, F(map_date), 0, 0, NULL, 0},
     {"map", "tile", K_INT, F(map_tile), 16, 65536, NULL, 0},
+    {"map", "ensemble", K_ENUM, F(map_ensemble), 0, 0, "auto on off", 0},
+    {"map", "dates", K_SPECIAL, F(map_dates), 0, 0, NULL, 0},
+
+    {"report", "reference", K_ENUM, F(report_reference), 0, 0, "none kerman", 0},
 };
 #define N_KEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
 static const char *const SECTIONS[] = {"project", "grid", "terrain", "layer.NAME", "distance.NAME", "ndvi",
-                                       "inventory", "negatives", "temporal", "split", "model", "map"};
+                                       "inventory", "negatives", "temporal", "split", "model", "map", "report"};
 
 void scarp_config_defaults(scarp_config *c)
 {
@@ -209,6 +213,8 @@ void scarp_config_defaults(scarp_config *c)
     strcpy(c->map_breaks, "natural");
     strcpy(c->map_date, "auto");
     c->map_tile = 512;
+    strcpy(c->map_ensemble, "auto");
+    strcpy(c->report_reference, "none");
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -432,6 +438,33 @@ static int apply_key(parse_ctx *p, const key_def *k, void *base, const char *sec
             c->map_thresholds[c->map_n_thresholds++] = d;
         }
         return 1;
+    }
+    if (strcmp(key, "dates") == 0 && strcmp(section, "map") == 0) {
+        /* D1..D2[/step]: two real days, D1 <= D2, step >= 1 (the map engine expands it) */
+        char a[16], b[16];
+        long step = 1;
+        int y1, m1, d1, y2, m2, d2, n = 0;
+        const char *slash = strchr(v, '/');
+        int ok = strlen(v) < k->size && sscanf(v, "%10[0-9-]..%10[0-9-]%n", a, b, &n) == 2 && strlen(a) == 10 &&
+                 strlen(b) == 10 && sscanf(a, "%4d-%2d-%2d", &y1, &m1, &d1) == 3 &&
+                 sscanf(b, "%4d-%2d-%2d", &y2, &m2, &d2) == 3;
+        if (ok && slash) {
+            char *e;
+            step = strtol(slash + 1, &e, 10);
+            ok = (size_t)n == (size_t)(slash - v) && e != slash + 1 && !*e && step >= 1 && step <= 36600;
+        } else if (ok) {
+            ok = v[n] == '\0';
+        }
+        static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        const int ys[2] = {y1, y2}, ms[2] = {m1, m2}, dd[2] = {d1, d2};
+        for (int i = 0; ok && i < 2; i++)
+            ok = ms[i] >= 1 && ms[i] <= 12 && dd[i] >= 1 &&
+                 dd[i] <= mdays[ms[i] - 1] + (ms[i] == 2 && ((ys[i] % 4 == 0 && ys[i] % 100 != 0) || ys[i] % 400 == 0));
+        if (ok) ok = strcmp(a, b) <= 0;
+        if (!ok)
+            return set_err(p, "'%s' must be D1..D2[/step] with dates yyyy-mm-dd, D1 <= D2 and a step in days >= 1 "
+                              "(got '%s')%s", key, v, "");
+        return copy_str(p, field, k->size, v, key);
     }
     if (strcmp(key, "date") == 0 && strcmp(section, "map") == 0) {
         /* "auto" or yyyy-mm-dd (checked for a real day) */

@@ -25,12 +25,96 @@
 #define QUICKLOOK_MAX 800
 #define CURVE_POINTS 101
 
-static uint64_t splitmix(uint64_t x)
+uint64_t scarp__map_splitmix(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15ULL;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
     return x ^ (x >> 31);
+}
+#define splitmix scarp__map_splitmix
+
+/* Five stops of matplotlib's viridis (van der Walt & Smith 2015), linearly interpolated:
+ * perceptually uniform and readable in greyscale. */
+void scarp__map_ramp(double t, double rgb[3])
+{
+    static const double stop[5][3] = {{0.267, 0.005, 0.329}, {0.230, 0.322, 0.546}, {0.128, 0.567, 0.551},
+                                      {0.369, 0.789, 0.383}, {0.993, 0.906, 0.144}};
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    double u = t * 4;
+    int i = u >= 4 ? 3 : (int)u;
+    double f = u - i;
+    for (int c = 0; c < 3; c++) rgb[c] = stop[i][c] + f * (stop[i + 1][c] - stop[i][c]);
+}
+
+scarp_status scarp__map_write_ramp_png(const char *path, const float *q, int qw, int qh, double vmax,
+                                       const char *title, const char *bar_label, const char *note)
+{
+    const int legend = 150, W = qw + legend + 20, H = (qh > 260 ? qh : 260) + 70;
+    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, qw, qh);
+    unsigned char *px = cairo_image_surface_get_data(img);
+    int stride = cairo_image_surface_get_stride(img);
+    cairo_surface_flush(img);
+    for (int y = 0; y < qh; y++)
+        for (int x = 0; x < qw; x++) {
+            float v = q[(size_t)y * qw + x];
+            uint32_t c = 0xffdddddd;
+            if (!isnan(v)) {
+                double rgb[3];
+                scarp__map_ramp(vmax > 0 ? v / vmax : 0, rgb);
+                c = (0xffu << 24) | ((uint32_t)(rgb[0] * 255 + 0.5) << 16) | ((uint32_t)(rgb[1] * 255 + 0.5) << 8) |
+                    (uint32_t)(rgb[2] * 255 + 0.5);
+            }
+            memcpy(px + (size_t)y * stride + 4 * x, &c, 4);
+        }
+    cairo_surface_mark_dirty(img);
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+    cairo_t *cr = cairo_create(s);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_set_source_surface(cr, img, 10, 40);
+    cairo_paint(cr);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    cairo_set_font_size(cr, 14);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_move_to(cr, 10, 24);
+    cairo_show_text(cr, title);
+    /* the colour bar: 0 at the bottom, vmax at the top, 5 ticks */
+    const double bx = qw + 30, by = 50, bh = 200, bw = 22;
+    for (int i = 0; i < (int)bh; i++) {
+        double rgb[3];
+        scarp__map_ramp(1.0 - i / (bh - 1), rgb);
+        cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+        cairo_rectangle(cr, bx, by + i, bw, 1);
+        cairo_fill(cr);
+    }
+    cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, bx, by, bw, bh);
+    cairo_stroke(cr);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, 11);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    for (int i = 0; i <= 4; i++) {
+        char t[32];
+        snprintf(t, sizeof t, "%.3g", vmax * i / 4);
+        cairo_move_to(cr, bx + bw + 5, by + bh - bh * i / 4 + 4);
+        cairo_show_text(cr, t);
+    }
+    cairo_move_to(cr, bx - 5, by + bh + 18);
+    cairo_show_text(cr, bar_label);
+    if (note) {
+        cairo_move_to(cr, 10, H - 12);
+        cairo_show_text(cr, note);
+    }
+    cairo_destroy(cr);
+    char partial[SCARP_PATH_MAX + 16];
+    scarp_partial_name(partial, sizeof partial, path);
+    cairo_status_t cs = cairo_surface_write_to_png(s, partial);
+    cairo_surface_destroy(s);
+    cairo_surface_destroy(img);
+    if (cs != CAIRO_STATUS_SUCCESS) return scarp_fail(SCARP_ERR_IO, "%s: cannot write PNG: %s", path, cairo_status_to_string(cs));
+    return scarp_commit_file(partial, path);
 }
 
 typedef struct {
@@ -245,7 +329,7 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
 {
     char mapdir[SCARP_PATH_MAX], p_sus[SCARP_PATH_MAX], p_sd[SCARP_PATH_MAX], p_cls[SCARP_PATH_MAX];
     char p_qml[SCARP_PATH_MAX], p_png[SCARP_PATH_MAX], p_rates[SCARP_PATH_MAX], p_sum[SCARP_PATH_MAX],
-        p_fig[SCARP_PATH_MAX];
+        p_fig[SCARP_PATH_MAX], p_unc[SCARP_PATH_MAX];
     scarp_status st;
     if ((st = scarp_path_join(mapdir, sizeof mapdir, out_dir, "map"))) return st;
     scarp_path_join(p_sus, sizeof p_sus, mapdir, "susceptibility.tif");
@@ -256,6 +340,7 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
     scarp_path_join(p_rates, sizeof p_rates, mapdir, "rates.png");
     scarp_path_join(p_sum, sizeof p_sum, mapdir, "summary.json");
     scarp_path_join(p_fig, sizeof p_fig, mapdir, "figures.json");
+    scarp_path_join(p_unc, sizeof p_unc, mapdir, "uncertainty.png");
 
     const int k = cfg->map_classes ? cfg->map_classes : 4;
     scarp_breaks_method method;
@@ -274,13 +359,17 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
     const int f = (int)((W > H ? W : H) + QUICKLOOK_MAX - 1) / QUICKLOOK_MAX;
     const int qw = (int)((W + f - 1) / f), qh = (int)((H + f - 1) / f);
     uint8_t *q = scarp_malloc((size_t)qw * qh);
+    float *qsd = bands > 1 ? scarp_malloc((size_t)qw * qh * sizeof(float)) : NULL;
     scarp_raster_writer *w_sus = NULL, *w_sd = NULL, *w_cls = NULL;
     float *cls_buf = scarp_malloc(tile_cells * sizeof(float));
-    if (!tile || !hist || !sample || !q || !cls_buf) {
+    int64_t sd_above = 0;
+    double sd_sum = 0, sd_max = 0;
+    if (!tile || !hist || !sample || !q || !cls_buf || (bands > 1 && !qsd)) {
         st = SCARP_ERR_NOMEM;
         goto end;
     }
     memset(q, 255, (size_t)qw * qh);
+    for (size_t i = 0; qsd && i < (size_t)qw * qh; i++) qsd[i] = NAN;
     /* pass 1: susceptibility (+ sd) rasters, histogram, range, sample, landslide values */
     scarp_raster_meta meta_sus = {.description = "landslide susceptibility (probability)", .cog = 1};
     scarp_raster_meta meta_sd = {.description = "ensemble standard deviation of the probability", .cog = 1};
@@ -303,6 +392,13 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
                 float v = tile[(size_t)y * tw + x];
                 if (isnan(v)) continue;
                 valid++;
+                if (bands > 1) {
+                    float sd = tile[cells + (size_t)y * tw + x];
+                    sd_above += sd > SCARP_MAP_SD_THRESHOLD;
+                    sd_sum += sd;
+                    if (sd > sd_max) sd_max = sd;
+                    if ((r0 + y) % f == 0 && (c0 + x) % f == 0) qsd[(size_t)((r0 + y) / f) * qw + (c0 + x) / f] = sd;
+                }
                 if (v < vmin) vmin = v;
                 if (v > vmax) vmax = v;
                 hist[scarp_hist_bin(v, HIST_BINS, 0.0, 1.0)]++;
@@ -401,17 +497,35 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
     if (!(opts && opts->no_figures)) {
         if ((st = write_quicklook(p_png, q, qw, qh, k, title, &stats))) goto end_json;
         cJSON *fq = cJSON_CreateObject();
-        cJSON_AddStringToObject(fq, "path", "map/quicklook.png");
+        cJSON_AddStringToObject(fq, "file", "map/quicklook.png");
         cJSON_AddStringToObject(fq, "title", "Susceptibility classes");
         cJSON_AddStringToObject(fq, "caption", title);
         cJSON_AddItemToArray(figs, fq);
         if (have_s || have_p) {
             if ((st = write_rates_png(p_rates, have_s ? xs : NULL, ys, aus, have_p ? xp : NULL, yp, aup))) goto end_json;
             cJSON *fr = cJSON_CreateObject();
-            cJSON_AddStringToObject(fr, "path", "map/rates.png");
+            cJSON_AddStringToObject(fr, "file", "map/rates.png");
             cJSON_AddStringToObject(fr, "title", "Success- and prediction-rate curves");
             cJSON_AddStringToObject(fr, "caption", "Cumulative share of landslides against cumulative share of area, cells ranked by decreasing susceptibility.");
             cJSON_AddItemToArray(figs, fr);
+        }
+        if (bands > 1) {
+            /* the colour bar spans 0 .. the larger of 2 × the threshold and the largest sd,
+             * so the threshold always sits inside it */
+            double bar_max = sd_max > 2 * SCARP_MAP_SD_THRESHOLD ? sd_max : 2 * SCARP_MAP_SD_THRESHOLD;
+            char note[200], cap[400], ut[256];
+            snprintf(note, sizeof note, "%.1f %% of the mapped area has sd > %.2f (mean sd %.3f, max %.3f; %d members)",
+                     100.0 * (double)sd_above / (double)valid, SCARP_MAP_SD_THRESHOLD, sd_sum / (double)valid, sd_max,
+                     n_models);
+            snprintf(ut, sizeof ut, "Uncertainty — sd of the probability over %d ensemble members", n_models);
+            if ((st = scarp__map_write_ramp_png(p_unc, qsd, qw, qh, bar_max, ut, "sd", note))) goto end_json;
+            snprintf(cap, sizeof cap, "Per-cell standard deviation of the members' probabilities "
+                     "(map/uncertainty_sd.tif). %s.", note);
+            cJSON *fu = cJSON_CreateObject();
+            cJSON_AddStringToObject(fu, "file", "map/uncertainty.png");
+            cJSON_AddStringToObject(fu, "title", "Uncertainty of the ensemble");
+            cJSON_AddStringToObject(fu, "caption", cap);
+            cJSON_AddItemToArray(figs, fu);
         }
     }
     {
@@ -445,6 +559,12 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
         cJSON_AddNumberToObject(root, "landslides_in_high_classes", stats.ls_high);
         cJSON_AddNumberToObject(root, "test_landslides_in_high_classes", stats.test_high);
         cJSON_AddNumberToObject(root, "area_in_high_classes", stats.area_high);
+        if (bands > 1) {
+            cJSON_AddNumberToObject(root, "uncertainty_sd_threshold", SCARP_MAP_SD_THRESHOLD);
+            cJSON_AddNumberToObject(root, "area_share_sd_above_threshold", (double)sd_above / (double)valid);
+            cJSON_AddNumberToObject(root, "uncertainty_sd_mean", sd_sum / (double)valid);
+            cJSON_AddNumberToObject(root, "uncertainty_sd_max", sd_max);
+        }
         if (have_s) {
             cJSON_AddNumberToObject(root, "success_rate_auc", aus);
             cJSON *o = cJSON_AddObjectToObject(root, "success_rate_curve");
@@ -479,12 +599,13 @@ end_json:
         rep->stats = stats;
         rep->success_auc = aus;
         rep->prediction_auc = aup;
+        rep->sd_share_above = bands > 1 ? (double)sd_above / (double)valid : 0;
     }
 end:
     scarp_raster_writer_abort(w_sus);
     scarp_raster_writer_abort(w_sd);
     scarp_raster_writer_abort(w_cls);
     landslides_free(&ls);
-    scarp_free(tile), scarp_free(hist), scarp_free(sample), scarp_free(q), scarp_free(cls_buf);
+    scarp_free(tile), scarp_free(hist), scarp_free(sample), scarp_free(q), scarp_free(qsd), scarp_free(cls_buf);
     return st;
 }

@@ -115,6 +115,7 @@ struct scarp_dense_work {
     float *in;              /* (C, max_h + 21, max_w + 21) */
     float *a1, *a2, *a3;    /* block outputs; a3 is the rolling strip (F2, R + 4, S) */
     float *col;             /* im2col (Kmax, strip) */
+    float *za;              /* W1c · feat (H1, strip), kept across the dates of a strip */
     float *z1, *z2;         /* head (H1, strip), (H2, strip) */
     float *row;             /* one pooled row (S) */
 };
@@ -123,7 +124,7 @@ void scarp_dense_work_free(scarp_dense_work *w)
 {
     if (!w) return;
     scarp_free_aligned(w->in), scarp_free_aligned(w->a1), scarp_free_aligned(w->a2), scarp_free_aligned(w->a3);
-    scarp_free_aligned(w->col), scarp_free_aligned(w->z1), scarp_free_aligned(w->z2), scarp_free_aligned(w->row);
+    scarp_free_aligned(w->col), scarp_free_aligned(w->za), scarp_free_aligned(w->z1), scarp_free_aligned(w->z2), scarp_free_aligned(w->row);
     scarp_free(w);
 }
 
@@ -150,10 +151,11 @@ scarp_status scarp_dense_work_new(const scarp_dense_net *net, int max_w, int max
     w->a2 = zalloc((size_t)net->F[1] * (Hin - 7) * S);
     w->a3 = zalloc((size_t)net->F[2] * (w->strip_cells + 4 * S));
     w->col = zalloc((size_t)kmax * 9 * (w->strip_cells + 4 * S)); /* block 3's first strip has R + 4 rows */
+    w->za = zalloc((size_t)net->H1 * w->strip_cells);
     w->z1 = zalloc((size_t)net->H1 * w->strip_cells);
     w->z2 = zalloc((size_t)net->H2 * w->strip_cells);
     w->row = zalloc(S);
-    if (!w->in || !w->a1 || !w->a2 || !w->a3 || !w->col || !w->z1 || !w->z2 || !w->row) {
+    if (!w->in || !w->a1 || !w->a2 || !w->a3 || !w->col || !w->za || !w->z1 || !w->z2 || !w->row) {
         scarp_dense_work_free(w);
         return SCARP_ERR_NOMEM;
     }
@@ -207,6 +209,12 @@ static inline float sigmoidf(float z) { return z >= 0 ? 1.0f / (1.0f + expf(-z))
 void scarp_dense_tile(const scarp_dense_net *net, scarp_dense_work *w, int tw, int th, const float *G,
                       const int32_t *tidx, float *prob)
 {
+    scarp_dense_tile_dates(net, w, tw, th, G, 0, 1, tidx, prob);
+}
+
+void scarp_dense_tile_dates(const scarp_dense_net *net, scarp_dense_work *w, int tw, int th, const float *G,
+                            size_t g_stride, int n_dates, const int32_t *tidx, float *prob)
+{
     const int S = tw + SCARP_MAP_HALO, Hin = th + SCARP_MAP_HALO;
     const int F0 = net->F[0], F1 = net->F[1], F2 = net->F[2], H1 = net->H1, H2 = net->H2;
     int R = (int)(w->strip_cells / (size_t)S);
@@ -239,24 +247,30 @@ void scarp_dense_tile(const scarp_dense_net *net, scarp_dense_work *w, int tw, i
         }
         rprev = r;
         pool_bias_relu_bn(w->a3, F2, p3, S, r, 4, net->conv_b[2], net->bn_scale[2], net->bn_shift[2], w->row);
-        /* head: z1 (H1, N) = W1c · feat (F2, N; plane stride p3) */
+        /* head: za (H1, N) = W1c · feat (F2, N; plane stride p3), once for every date */
         const int N = r * S;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H1, N, F2, 1.0f, net->w1c, F2, w->a3, (int)p3, 0.0f,
-                    w->z1, N);
+                    w->za, N);
+        for (int d = 0; d < n_dates; d++) {
+        const float *Gd = G + (size_t)d * g_stride;
+        float *probd = prob + (size_t)d * tw * th;
+        /* z1 = relu(za + G_d[temporal cell]) */
         for (int j = 0; j < H1; j++) {
+            const float *za = w->za + (size_t)j * N;
             float *z = w->z1 + (size_t)j * N;
             for (int y = 0; y < r; y++) {
+                const float *ar = za + (size_t)y * S;
                 float *zr = z + (size_t)y * S;
                 if (tidx) {
                     const int32_t *ti = tidx + (size_t)(yp0 + y) * tw;
                     for (int x = 0; x < tw; x++) {
-                        float v = zr[x] + G[(size_t)ti[x] * H1 + j];
+                        float v = ar[x] + Gd[(size_t)ti[x] * H1 + j];
                         zr[x] = v > 0.0f ? v : 0.0f;
                     }
                 } else {
-                    float g = G[j];
+                    float g = Gd[j];
                     for (int x = 0; x < tw; x++) {
-                        float v = zr[x] + g;
+                        float v = ar[x] + g;
                         zr[x] = v > 0.0f ? v : 0.0f;
                     }
                 }
@@ -272,7 +286,7 @@ void scarp_dense_tile(const scarp_dense_net *net, scarp_dense_work *w, int tw, i
         }
         /* logit = w3 · z2 + b3, accumulated in j order for every cell */
         for (int y = 0; y < r; y++) {
-            float *o = prob + (size_t)(yp0 + y) * tw;
+            float *o = probd + (size_t)(yp0 + y) * tw;
             for (int x = 0; x < tw; x++) o[x] = net->b3;
             for (int j = 0; j < H2; j++) {
                 const float *z = w->z2 + (size_t)j * N + (size_t)y * S;
@@ -281,6 +295,7 @@ void scarp_dense_tile(const scarp_dense_net *net, scarp_dense_work *w, int tw, i
             }
             for (int x = 0; x < tw; x++) o[x] = sigmoidf(o[x]);
         }
+        } /* dates */
     }
 }
 
