@@ -121,6 +121,38 @@ static scarp_status make_fixture(const char *dir, int W, int H, scarp_config *cf
         scarp_model_free(&m);
     }
     scarp_free(blob);
+    /* a cross-validated study: cv.model (main split) and three fold models, each with ITS
+     * OWN normalisation fitted on other random windows (as every outer fold fits its own) */
+    for (int f = -1; f < 3; f++) {
+        scarp_rng rf;
+        scarp_rng_seed(&rf, 50 + (uint64_t)(f + 1));
+        const int nf = 12 + 6 * (f + 1); /* few windows: the fitted min/max differ clearly */
+        if ((st = scarp_stack_reader_open(&rd, &stack))) return st;
+        for (int i = 0; i < nf; i++)
+            if ((st = scarp_stack_read(rd, (int64_t)scarp_rng_below(&rf, W) - 11, (int64_t)scarp_rng_below(&rf, H) - 11,
+                                       P, P, raw + (size_t)i * stack.n_layers * P * P, NULL)))
+                return st;
+        scarp_stack_reader_close(rd);
+        scarp_norm nfold;
+        scarp_norm_init(&nfold);
+        if ((st = scarp_norm_fit(&nfold, &stack, nf, P, raw, 0, 0, NULL, NULL, split))) return st;
+        if ((st = scarp_norm_serialize(&nfold, &blob, &bytes))) return st;
+        scarp_model_spec spec;
+        scarp_model_spec_default(&spec, SCARP_MODEL_CNN);
+        spec.C = nfold.C;
+        scarp_model m;
+        if ((st = scarp_model_init(&m, &spec, 300 + f))) return st;
+        randomise(&m, 400 + f);
+        if (f < 0)
+            snprintf(path, sizeof path, "%s/models/cv.model", cfg->out);
+        else
+            snprintf(path, sizeof path, "%s/models/cv.r0.f%d.model", cfg->out, f);
+        st = scarp_model_save(path, &m, blob, bytes);
+        scarp_model_free(&m);
+        scarp_free(blob);
+        scarp_norm_free(&nfold);
+        if (st) return st;
+    }
     scarp_free(raw), scarp_free(split);
     scarp_norm_free(&norm);
     scarp_stack_free(&stack);
@@ -304,6 +336,139 @@ static void test_map_ensemble(void)
     scarp_free(mean), scarp_free(sd);
 }
 
+static float *read_map_path(const char *path)
+{
+    scarp_grid g;
+    scarp_grid_init(&g);
+    float *d = NULL;
+    CHECK_OK(scarp_raster_read(path, 1, &g, &d));
+    scarp_grid_free(&g);
+    return d;
+}
+
+/* Issue 18: a study with 3 outer folds maps the ensemble of its 3 fold models by default
+ * ([map] ensemble = auto); every member is applied with its own normalisation; the mean
+ * and sd equal those computed here from the 3 single-member maps, cell for cell. */
+static void test_map_cv_ensemble(void)
+{
+    if (!fixture_ok) SKIP("no fixture");
+    const int n = GW * GH;
+    char path[SCARP_PATH_MAX + 64], sus[SCARP_PATH_MAX + 64];
+    snprintf(sus, sizeof sus, "%s/map/susceptibility.tif", cfg.out);
+    /* the members' normalisations differ (else the per-member norm could not be told from
+     * one shared norm) */
+    scarp_norm nm[3];
+    for (int f = 0; f < 3; f++) {
+        scarp_model m;
+        void *blob;
+        size_t bytes;
+        snprintf(path, sizeof path, "%s/models/cv.r0.f%d.model", cfg.out, f);
+        scarp_norm_init(&nm[f]);
+        CHECK_OK(scarp_model_load(path, &m, &blob, &bytes));
+        CHECK_OK(scarp_norm_deserialize(&nm[f], blob, bytes));
+        scarp_free(blob);
+        scarp_model_free(&m);
+    }
+    int differ = 0;
+    for (int c = 0; c < nm[0].C; c++)
+        differ += nm[0].channels[c].max != nm[1].channels[c].max || nm[1].channels[c].min != nm[2].channels[c].min;
+    CHECK_MSG(differ > 0, "the fixture's fold normalisations are identical");
+    for (int f = 0; f < 3; f++) scarp_norm_free(&nm[f]);
+
+    /* the default: 3 members */
+    scarp_map_options o = {0};
+    o.model_name = "cv";
+    o.tile = 40, o.tile_h = 33, o.no_figures = 0;
+    scarp_map_report rep;
+    CHECK_OK(scarp_map_run_ex(&cfg, cfg.out, &o, NULL, &rep));
+    CHECK_EQ_INT(rep.ensemble, 3);
+    float *mean = read_map("susceptibility.tif"), *sd = read_map("uncertainty_sd.tif");
+    snprintf(path, sizeof path, "%s/map/uncertainty.png", cfg.out);
+    CHECK_MSG(scarp_file_exists(path), "no %s", path);
+    double share_reported = rep.sd_share_above;
+    /* each member alone (explicit path): the single-member maps */
+    float *mem[3] = {0};
+    for (int f = 0; f < 3; f++) {
+        snprintf(path, sizeof path, "%s/models/cv.r0.f%d.model", cfg.out, f);
+        scarp_map_options o1 = o;
+        o1.model_name = path, o1.no_figures = 1;
+        CHECK_OK(scarp_map_run_ex(&cfg, cfg.out, &o1, NULL, &rep));
+        CHECK_EQ_INT(rep.ensemble, 1);
+        mem[f] = read_map_path(sus);
+    }
+    /* a member alone equals its per-patch evaluation with ITS OWN norm */
+    {
+        int cols[30], rows[30];
+        float ref[30];
+        uint8_t v[30];
+        scarp_rng r;
+        scarp_rng_seed(&r, 8);
+        for (int i = 0; i < 30; i++) cols[i] = (int)scarp_rng_below(&r, GW - 3), rows[i] = (int)scarp_rng_below(&r, GH);
+        snprintf(path, sizeof path, "%s/models/cv.r0.f2.model", cfg.out);
+        reference(path, cols, rows, 30, ref, v);
+        for (int i = 0; i < 30 && mem[2]; i++)
+            if (v[i]) CHECK_NEAR(mem[2][rows[i] * GW + cols[i]], ref[i], 1e-5);
+    }
+    /* Tolerance: the members' probabilities are the same float32 values in both runs
+     * (same tiles, same operations); the ensemble forms mean and M2 in double and rounds
+     * once to float32, the check forms them in double too: the two differ by at most one
+     * float32 rounding of a value in [0, 1], i.e. one ulp at 1 = 2^-23. */
+    const double tol = 0x1p-23;
+    if (mean && sd && mem[0] && mem[1] && mem[2]) {
+        int64_t nv = 0, bad_nan = 0, above = 0;
+        double emax_mean = 0, emax_sd = 0, sd_hi = 0;
+        for (int i = 0; i < n; i++) {
+            if (isnan(mem[0][i])) {
+                bad_nan += !isnan(mean[i]) || !isnan(sd[i]) || !isnan(mem[1][i]) || !isnan(mem[2][i]);
+                continue;
+            }
+            nv++;
+            double a = mem[0][i], b = mem[1][i], c = mem[2][i], mu = (a + b + c) / 3;
+            double s = sqrt(((a - mu) * (a - mu) + (b - mu) * (b - mu) + (c - mu) * (c - mu)) / 2);
+            emax_mean = fmax(emax_mean, fabs(mean[i] - mu));
+            emax_sd = fmax(emax_sd, fabs(sd[i] - s));
+            sd_hi = fmax(sd_hi, s);
+            above += s > SCARP_MAP_SD_THRESHOLD;
+        }
+        CHECK_EQ_INT(bad_nan, 0);
+        CHECK(nv > n / 2);
+        CHECK_MSG(emax_mean <= tol, "mean: max |ensemble − mean of the 3 member maps| = %.3g > %.3g", emax_mean, tol);
+        CHECK_MSG(emax_sd <= tol, "sd: max |ensemble − sd of the 3 member maps| = %.3g > %.3g", emax_sd, tol);
+        CHECK_MSG(sd_hi > 1e-3, "the members agree everywhere (max sd %.3g): the check could not fail", sd_hi);
+        CHECK_NEAR(share_reported, (double)above / (double)nv, 0.5 / (double)nv + 1e-12);
+        fprintf(stderr, "  cv ensemble of 3 fold members (own norms): %lld cells, max |Δmean| %.3g, max |Δsd| %.3g "
+                        "(tol %.3g), max sd %.3f, %.1f %% of the area sd > %.2f\n",
+                (long long)nv, emax_mean, emax_sd, tol, sd_hi, 100.0 * above / nv, SCARP_MAP_SD_THRESHOLD);
+    }
+    /* ensemble = off maps the main-split model cv.model alone */
+    float *single = NULL;
+    scarp_map_options o2 = o;
+    o2.ensemble = "off", o2.no_figures = 1;
+    CHECK_OK(scarp_map_run_ex(&cfg, cfg.out, &o2, NULL, &rep));
+    CHECK_EQ_INT(rep.ensemble, 1);
+    single = read_map_path(sus);
+    snprintf(path, sizeof path, "%s/models/cv.model", cfg.out);
+    o2.model_name = path, o2.ensemble = NULL;
+    CHECK_OK(scarp_map_run_ex(&cfg, cfg.out, &o2, NULL, &rep));
+    float *main_map = read_map_path(sus);
+    if (single && main_map) {
+        int64_t diff = 0;
+        for (int i = 0; i < n; i++) diff += !(single[i] == main_map[i] || (isnan(single[i]) && isnan(main_map[i])));
+        CHECK_EQ_INT(diff, 0);
+    }
+    /* ensemble = on without members: one clear error */
+    o2.model_name = "cnn", o2.ensemble = "on";
+    CHECK_FAILS(scarp_map_run_ex(&cfg, cfg.out, &o2, NULL, NULL), SCARP_ERR_INPUT);
+    CHECK(strstr(scarp_last_error(), "ensemble = on") != NULL);
+    /* dated maps need a model with rainfall/reservoir input: one clear error */
+    o2.ensemble = NULL, o2.dates = "2019-03-01..2019-03-03";
+    CHECK_FAILS(scarp_map_run_ex(&cfg, cfg.out, &o2, NULL, NULL), SCARP_ERR_INPUT);
+    CHECK(strstr(scarp_last_error(), "no rainfall") != NULL);
+    scarp_free(single), scarp_free(main_map);
+    for (int f = 0; f < 3; f++) scarp_free(mem[f]);
+    scarp_free(mean), scarp_free(sd);
+}
+
 static void test_map_bad_model(void)
 {
     if (!fixture_ok) SKIP("no fixture");
@@ -335,6 +500,7 @@ int main(int argc, char **argv)
     }
     RUN(test_map_equals_patches);
     RUN(test_map_ensemble);
+    RUN(test_map_cv_ensemble);
     RUN(test_map_bad_model);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", fixture_dir);

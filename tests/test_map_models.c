@@ -154,7 +154,23 @@ static scarp_status make_fixture(void)
         !(st = save_nn("cnn_lstm", SCARP_MODEL_CNN_LSTM, 23, blob, bytes)) &&
         !(st = save_classic("forest", SCARP_CLASSIC_FOREST, blob, bytes)))
         st = save_classic("logreg", SCARP_CLASSIC_LOGREG, blob, bytes);
+    /* two cnn_lstm fold members, the second with another normalisation (wider ranges of
+     * the channels and the series, as another fold's training rows would give) */
+    if (!st) st = save_nn("cl.r0.f0", SCARP_MODEL_CNN_LSTM, 31, blob, bytes);
     scarp_free(blob);
+    if (!st) {
+        scarp_norm n2;
+        scarp_norm_init(&n2);
+        if (!(st = scarp_norm_copy(&n2, &ds.norm))) {
+            for (int c = 0; c < n2.C; c++) n2.channels[c].max += 0.2f * (n2.channels[c].max - n2.channels[c].min);
+            for (int t = 0; t < n2.T; t++) n2.seq_max[t] += 0.3f * (n2.seq_max[t] - n2.seq_min[t]);
+            if (!(st = scarp_norm_serialize(&n2, &blob, &bytes))) {
+                st = save_nn("cl.r0.f1", SCARP_MODEL_CNN_LSTM, 32, blob, bytes);
+                scarp_free(blob);
+            }
+        }
+        scarp_norm_free(&n2);
+    }
     if (st) return st;
     /* the date most samples share (negatives take the positives' dates) */
     int best = 0;
@@ -477,6 +493,171 @@ static void test_date_auto(void)
     snprintf(cfg.map_date, sizeof cfg.map_date, "auto");
 }
 
+static float *read_path(const char *path)
+{
+    scarp_grid g;
+    scarp_grid_init(&g);
+    float *d = NULL;
+    CHECK_OK(scarp_raster_read(path, 1, &g, &d));
+    scarp_grid_free(&g);
+    return d;
+}
+
+/* Three consecutive dates ending at date_common (their windows inside the record). */
+static void three_dates(int32_t d[3], char range[48])
+{
+    char a[16], b[16];
+    for (int i = 0; i < 3; i++) d[i] = date_common - 2 + i;
+    scarp_date_format(d[0], a);
+    scarp_date_format(d[2], b);
+    snprintf(range, 48, "%s..%s/1", a, b);
+}
+
+/* Issue 15: a map for 3 dates equals 3 single-date maps cell for cell, and the CNN branch
+ * runs once per tile for all the dates (scarp_map_report.cnn_passes counts the dense
+ * passes; lstm_sequences the temporal-branch runs, which do scale with the dates). */
+static void test_dated_maps(void)
+{
+    if (!ready) SKIP("no fixture");
+    int32_t d[3];
+    char range[48], path[SCARP_PATH_MAX + 96], ds3[3][16];
+    three_dates(d, range);
+    for (int i = 0; i < 3; i++) scarp_date_format(d[i], ds3[i]);
+    scarp_map_options o = {0};
+    o.model_name = "cnn_lstm";
+    o.tile = 64, o.tile_h = 48;
+    o.dates = range;
+    scarp_map_report rep3, rep1;
+    CHECK_OK(scarp_map_run_ex(&cfg, cfg.out, &o, NULL, &rep3));
+    CHECK_EQ_INT(rep3.n_dates, 3);
+    scarp_tiling t;
+    scarp_tiling_init(&t, GW, GH, 64, 48);
+    CHECK_MSG(rep3.cnn_passes >= 1 && rep3.cnn_passes <= t.n, "3 dates: %lld CNN passes for %lld tiles",
+              (long long)rep3.cnn_passes, (long long)t.n);
+    float *dated[3] = {0};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/map/dates/susceptibility_%s.tif", cfg.out, ds3[i]);
+        dated[i] = read_path(path);
+        snprintf(path, sizeof path, "%s/map/dates/classes_%s.tif", cfg.out, ds3[i]);
+        CHECK_MSG(scarp_file_exists(path), "no %s", path);
+    }
+    const char *files[] = {"strip.png", "top_class_share.csv", "top_class_share.png", "summary.json", "figures.json"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/map/dates/%s", cfg.out, files[i]);
+        CHECK_MSG(scarp_file_exists(path), "no %s", path);
+    }
+    /* the CSV's top-class share of the last date = the share of class 3 in its class map */
+    snprintf(path, sizeof path, "%s/map/dates/classes_%s.tif", cfg.out, ds3[2]);
+    float *cls = read_path(path);
+    char *csv = NULL;
+    snprintf(path, sizeof path, "%s/map/dates/top_class_share.csv", cfg.out);
+    CHECK_OK(scarp_read_file(path, &csv, NULL));
+    if (cls && csv) {
+        int64_t top = 0, nv = 0;
+        for (int i = 0; i < GW * GH; i++)
+            if (!isnan(cls[i])) nv++, top += cls[i] == 3.0f;
+        char want[32];
+        snprintf(want, sizeof want, "%s,", ds3[2]);
+        const char *line = strstr(csv, want);
+        CHECK(line != NULL);
+        double share = line ? atof(line + strlen(want)) : -1;
+        CHECK_NEAR(share, (double)top / (double)nv, 1e-6); /* the CSV prints 6 decimals */
+    }
+    scarp_free(cls), scarp_free(csv);
+    /* each date alone */
+    int64_t moved = 0, nv = 0;
+    for (int i = 0; i < 3; i++) {
+        scarp_map_options o1 = o;
+        o1.dates = ds3[i], o1.no_figures = 1;
+        CHECK_OK(scarp_map_run_ex(&cfg, cfg.out, &o1, NULL, &rep1));
+        CHECK_EQ_INT(rep1.n_dates, 0);
+        CHECK(!strcmp(rep1.date, ds3[i]));
+        float *one = read_map("susceptibility.tif");
+        if (!one || !dated[i]) {
+            scarp_free(one);
+            continue;
+        }
+        /* the same float operations in the same order (the CNN features and W1c·feat
+         * are shared, relu(· + G_d) onwards is per date): equal bit for bit */
+        int64_t diff = 0;
+        for (int k = 0; k < GW * GH; k++) diff += !(one[k] == dated[i][k] || (isnan(one[k]) && isnan(dated[i][k])));
+        CHECK_MSG(diff == 0, "date %s: %lld cells differ between the 3-date run and the single-date map", ds3[i],
+                  (long long)diff);
+        scarp_free(one);
+        CHECK_EQ_INT(rep1.cnn_passes, rep3.cnn_passes);
+        CHECK_EQ_INT(3 * rep1.lstm_sequences, rep3.lstm_sequences);
+    }
+    if (dated[0] && dated[2])
+        for (int k = 0; k < GW * GH; k++)
+            if (!isnan(dated[0][k])) nv++, moved += fabs(dated[0][k] - dated[2][k]) > 1e-6;
+    CHECK_MSG(moved > nv / 2, "only %lld of %lld cells change between %s and %s", (long long)moved, (long long)nv,
+              ds3[0], ds3[2]);
+    fprintf(stderr, "  dated maps %s: == 3 single-date maps bit for bit; CNN passes %lld (tiles %lld) for 3 dates and "
+                    "for 1; LSTM runs %lld for 3 dates, %lld for 1; %lld of %lld cells move between the first and last date\n",
+            range, (long long)rep3.cnn_passes, (long long)t.n, (long long)rep3.lstm_sequences,
+            (long long)rep1.lstm_sequences, (long long)moved, (long long)nv);
+    for (int i = 0; i < 3; i++) scarp_free(dated[i]);
+    /* a malformed range and a range leaving the record: one clear error each */
+    o.dates = "2019-03-05..2019-03-01";
+    CHECK_FAILS(scarp_map_run_ex(&cfg, cfg.out, &o, NULL, NULL), SCARP_ERR_INPUT);
+    CHECK(strstr(scarp_last_error(), "before the first") != NULL);
+    o.dates = "1990-01-01..1990-01-03";
+    CHECK_FAILS(scarp_map_run_ex(&cfg, cfg.out, &o, NULL, NULL), SCARP_ERR_INPUT);
+    CHECK(strstr(scarp_last_error(), "leaves the series record") != NULL);
+}
+
+/* Ensembles and dates compose: the fold members cl.r0.f0 and cl.r0.f1 (different
+ * normalisations) over 3 dates give, per date, the mean and sd of the members' own dated
+ * maps; the CNN branch runs once per tile and member. */
+static void test_dated_ensemble(void)
+{
+    if (!ready) SKIP("no fixture");
+    int32_t d[3];
+    char range[48], path[SCARP_PATH_MAX + 96], ds[16];
+    three_dates(d, range);
+    scarp_date_format(d[1], ds);
+    scarp_map_options o = {0};
+    o.model_name = "cl";
+    o.tile = 64, o.tile_h = 64, o.dates = range, o.no_figures = 1;
+    scarp_map_report rep, rep1;
+    CHECK_OK(scarp_map_run_ex(&cfg, cfg.out, &o, NULL, &rep));
+    CHECK_EQ_INT(rep.ensemble, 2);
+    CHECK_EQ_INT(rep.n_dates, 3);
+    snprintf(path, sizeof path, "%s/map/dates/susceptibility_%s.tif", cfg.out, ds);
+    float *mean = read_path(path);
+    snprintf(path, sizeof path, "%s/map/dates/uncertainty_sd_%s.tif", cfg.out, ds);
+    float *sd = read_path(path);
+    float *mem[2] = {0};
+    for (int f = 0; f < 2; f++) {
+        char model[SCARP_PATH_MAX + 64];
+        snprintf(model, sizeof model, "%s/models/cl.r0.f%d.model", cfg.out, f);
+        scarp_map_options o1 = o;
+        o1.model_name = model;
+        CHECK_OK(scarp_map_run_ex(&cfg, cfg.out, &o1, NULL, &rep1));
+        CHECK_EQ_INT(2 * rep1.cnn_passes, rep.cnn_passes);
+        snprintf(path, sizeof path, "%s/map/dates/susceptibility_%s.tif", cfg.out, ds);
+        mem[f] = read_path(path);
+    }
+    /* one float32 rounding of a double mean / sd of values in [0, 1]: 2^-23 */
+    const double tol = 0x1p-23;
+    if (mean && sd && mem[0] && mem[1]) {
+        double em = 0, es = 0, smax = 0;
+        for (int k = 0; k < GW * GH; k++) {
+            if (isnan(mem[0][k])) continue;
+            double a = mem[0][k], b = mem[1][k], mu = 0.5 * (a + b), s = fabs(a - b) / sqrt(2.0);
+            em = fmax(em, fabs(mean[k] - mu));
+            es = fmax(es, fabs(sd[k] - s));
+            smax = fmax(smax, s);
+        }
+        CHECK_MSG(em <= tol && es <= tol, "date %s: max |Δmean| %.3g, |Δsd| %.3g > %.3g", ds, em, es, tol);
+        CHECK_MSG(smax > 1e-3, "members agree everywhere (max sd %.3g)", smax);
+        fprintf(stderr, "  dated ensemble (2 members, own norms) at %s: max |Δmean| %.3g, |Δsd| %.3g, max sd %.3f; "
+                        "CNN passes %lld = 2 × %lld\n",
+                ds, em, es, smax, (long long)rep.cnn_passes, (long long)rep1.cnn_passes);
+    }
+    scarp_free(mean), scarp_free(sd), scarp_free(mem[0]), scarp_free(mem[1]);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/scarp_test_map_models_%d", (int)getpid());
@@ -495,6 +676,8 @@ int main(void)
     RUN(test_baseline_maps);
     RUN(test_cnn_lstm_map);
     RUN(test_date_auto);
+    RUN(test_dated_maps);
+    RUN(test_dated_ensemble);
     scarp_temporal_free(tmp);
     scarp_stack_free(&stack);
     scarp_dataset_free(&ds);
