@@ -247,7 +247,16 @@ static void test_outputs(void)
     CHECK_EQ_INT(imgs, 8);
     CHECK(strstr(text, "out = run &lt;&amp;&gt; &quot;quoted&quot;") != NULL);
     CHECK(strstr(text, "Success-rate curve") != NULL && strstr(text, "0.864") != NULL);
+    /* issue 18: no Kerman table unless the study asks for it ([report] reference = kerman) */
+    CHECK_MSG(strstr(text, "Beside the reference study") == NULL, "a report without [report] reference shows the Kerman table");
     scarp_free(text);
+    r.reference = "kerman";
+    CHECK_OK(scarp_report_write(&r, DIR_));
+    CHECK_OK(scarp_read_file(p, &text, &n));
+    CHECK_MSG(strstr(text, "Beside the reference study") != NULL && strstr(text, "0.980") != NULL,
+              "[report] reference = kerman: no reference section");
+    scarp_free(text);
+    r.reference = NULL;
     snprintf(p, sizeof p, "%s/report.html.partial", DIR_);
     CHECK(!scarp_file_exists(p));
 

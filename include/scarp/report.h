@@ -68,6 +68,7 @@ typedef struct {
     const char *data_summary;      /* prepare_summary.txt (may be NULL) */
     const char *split_method;      /* "random" | "spatial" */
     const char *threshold_rule;    /* "max F1 on validation" */
+    const char *reference;         /* "kerman": the published study's figures beside ours; NULL/"none": not shown */
     uint64_t seed;
     int folds, repeats;
     int64_t n_train, n_val, n_test, n_test_pos;

@@ -296,6 +296,7 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
     rep.config_text = config_text;
     rep.data_summary = summary;
     rep.split_method = cfg->split_method;
+    rep.reference = cfg->report_reference;
     rep.threshold_rule = "max F1 on the validation split";
     rep.seed = cfg->seed;
     rep.folds = ds.folds > 0 ? ds.folds : 1;

@@ -256,13 +256,15 @@ static const struct { const char *model; double acc, prec, rec, f1, auc; } study
 
 void scarp_report_print_table(const scarp_report *r, FILE *f)
 {
+    const int kerman = r->reference && !strcmp(r->reference, "kerman"); /* [report] reference */
     fprintf(f, "%-10s %8s %9s %8s %8s %8s %17s   %s\n", "model", "accuracy", "precision", "recall", "F1", "AUC",
-            "AUC 95% (DeLong)", "study AUC");
+            "AUC 95% (DeLong)", kerman ? "study AUC" : "");
     for (int i = 0; i < r->n_models; i++) {
         const scarp_report_model *m = &r->models[i];
         const scarp_confusion *c = &m->test.at_half;
-        char ref[16] = "-";
-        for (size_t k = 0; k < sizeof study / sizeof study[0]; k++)
+        char ref[16] = "";
+        if (kerman) snprintf(ref, sizeof ref, "-");
+        for (size_t k = 0; kerman && k < sizeof study / sizeof study[0]; k++)
             if (!strcmp(study[k].model, m->name)) snprintf(ref, sizeof ref, "%.3f", study[k].auc);
         fprintf(f, "%-10s %8.3f %9.3f %8.3f %8.3f %8.3f    [%.3f, %.3f]   %s\n", m->name, c->accuracy, c->precision,
                 c->recall, c->f1, m->test.auc, m->test.auc_lo, m->test.auc_hi, ref);
@@ -274,5 +276,6 @@ void scarp_report_print_table(const scarp_report *r, FILE *f)
                     s[SCARP_RUNM_AUC].lo, s[SCARP_RUNM_AUC].hi);
         }
     }
-    fprintf(f, "(test split, threshold 0.5; study: CNN-LSTM accuracy 0.956 precision 0.928 recall 0.943 F1 0.935)\n");
+    fprintf(f, "(test split, threshold 0.5%s)\n",
+            kerman ? "; study: CNN-LSTM accuracy 0.956 precision 0.928 recall 0.943 F1 0.935" : "");
 }

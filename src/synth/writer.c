@@ -423,5 +423,8 @@ scarp_status synth_write_study_ini(const synth_ctx *c, const char *dir)
     else
         sb_printf(&b, "[model]\nepochs = 50\n\n");
     sb_printf(&b, "[map]\nclasses = 4\nbreaks = natural\n");
+    /* the kerman preset mimics the published study: its table belongs beside ours */
+    if (!strcmp(c->p.preset, "kerman"))
+        sb_printf(&b, "\n[report]\n; the Kerman study's published figures beside this run's\nreference = kerman\n");
     return sb_save(&b, dir, "study.ini");
 }

@@ -42,6 +42,17 @@ n_img=$(grep -o '<img ' "$R/report.html" | wc -l)
 n_data=$(grep -o 'src="data:image/png;base64,' "$R/report.html" | wc -l)
 test "$n_img" -ge 5 -a "$n_img" -eq "$n_data" || fail "report.html: $n_img images, $n_data embedded"
 ls "$R"/*.partial "$R"/plots/*.partial 2>/dev/null && fail "partial files left behind"
+# issue 18: a study that is not the Kerman one shows no "Beside the reference study"
+# section and no study column; [report] reference = kerman brings both
+grep -q 'Beside the reference study' "$R/report.html" && fail "mini study's report compares with the Kerman study"
+grep -q 'study AUC' "$TMP/eval.txt" && fail "mini study's table has a study AUC column"
+KINI=$TMP/area/study_kref.ini # beside study.ini: the same relative paths, the same run folder
+cp "$INI" "$KINI"
+printf '\n[report]\nreference = kerman\n' >> "$KINI"
+"$SCARP" evaluate "$KINI" --no-importance > "$TMP/kref.txt" 2> "$TMP/kref.err" ||
+  { cat "$TMP/kref.err"; fail "evaluate with [report] reference = kerman"; }
+grep -q 'Beside the reference study' "$R/report.html" || fail "[report] reference = kerman: no reference section"
+grep -q 'study AUC' "$TMP/kref.txt" || fail "[report] reference = kerman: no study AUC column"
 
 # a damaged model file is a clear error naming it (exit 1)
 cp "$R/models/forest.model" "$TMP/forest.bak"

@@ -16,9 +16,13 @@ check() { if eval "$1"; then echo "ok   $2"; else echo "FAIL $2"; fail=1; fi; }
 "$BIN" synth --size 12x5000 --out "$TMP/x" 2> "$TMP/err.txt"; check '[ $? -eq 2 ] && grep -q "size" "$TMP/err.txt"' "bad --size is a usage error"
 check '[ ! -e "$TMP/x" ]' "no output after a usage error"
 
+# issue 18: only the kerman preset asks for the Kerman study's table in its report
+"$BIN" synth --preset kerman --size 160x160 --events 20 --seed 3 --out "$TMP/kerman" --quiet
+check '[ $? -eq 0 ] && grep -q "^reference = kerman" "$TMP/kerman/study.ini"' "kerman preset writes [report] reference = kerman"
 OUT="$TMP/area"
 "$BIN" synth --preset mini --size 320x288 --events 30 --seed 5 --out "$OUT" --quiet
 check '[ $? -eq 0 ]' "synth --size 320x288 runs"
+check '! grep -q "^reference = kerman" "$OUT/study.ini"' "mini preset writes no [report] reference"
 for f in dem erg landuse aap red nir truth; do
   info=$(gdalinfo "$OUT/$f.tif" 2>&1)
   check 'echo "$info" | grep -q "32640" && echo "$info" | grep -q "NoData Value" && echo "$info" | grep -q "Size is 320, 288"' "gdalinfo $f.tif: CRS, nodata, size"
