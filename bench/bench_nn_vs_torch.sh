@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # bench_nn_vs_torch.sh — issue 4 figures: scarp's cnn_lstm against the PyTorch peer
-# (/work/shared/peers/torch_cnn_lstm.py) on the SAME data (the peer's make_data, dumped by
+# (../shared/peers/torch_cnn_lstm.py, relative to the repository root) on the SAME data (the peer's make_data, dumped by
 # bench/nn_peer_data.py), scarp and peer runs interleaved so that both see the same load.
 #   MODE=cpu  (default) 1 thread, a few epochs, PROCESS CPU-SECONDS per epoch and samples per
 #             CPU-second: robust when other jobs share the cores (wall time is not: OpenMP
 #             threads spin-wait for descheduled partners on an oversubscribed machine).
 #   MODE=full the issue's wall-clock protocol: 50 epochs, 2 threads, batch-4096 inference
 #             (needs a quiet machine; ~2 min per scarp+peer pair).
-# Usage: bash bench/bench_nn_vs_torch.sh BUILD_DIR [RUNS=3] [PEERS_DIR=/work/shared/peers]
+# Usage: bash bench/bench_nn_vs_torch.sh BUILD_DIR [RUNS=3] [PEERS_DIR=../shared/peers from the repository root]
 set -eu
 BUILD=${1:?usage: bench_nn_vs_torch.sh BUILD_DIR [RUNS] [PEERS_DIR]}
 RUNS=${2:-3}
-PEERS=${3:-/work/shared/peers}
+PEERS=${3:-$(cd "$(dirname "$0")/.." && pwd)/../shared/peers}
 MODE=${MODE:-cpu}
 EPOCHS=${EPOCHS:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)

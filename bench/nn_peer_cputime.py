@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """CPU-time cost of the PyTorch peer's training, independent of machine load: trains the
-peer's CNNLSTM (/work/shared/peers/torch_cnn_lstm.py, unchanged) for a few epochs on its own
+peer's CNNLSTM (../shared/peers/torch_cnn_lstm.py (relative to the repository root), unchanged) for a few epochs on its own
 data with 1 thread and prints process CPU seconds per epoch (time.process_time), and the
 same for 2048-sample inference batches. Compare with `bench_nn train/infer --threads 1`
 CPU-seconds. Usage: LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp \
     /usr/bin/python3 bench/nn_peer_cputime.py [EPOCHS=3] [PEERS_DIR]"""
+import os
 import sys
 import time
 
-sys.path.insert(0, sys.argv[2] if len(sys.argv) > 2 else "/work/shared/peers")
+PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "peers")  # ../shared/peers
+sys.path.insert(0, sys.argv[2] if len(sys.argv) > 2 else PEERS)
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import torch_cnn_lstm as peer  # noqa: E402

@@ -24,7 +24,9 @@ mkdir -p "$W/out" "$W/saga" "$W/gd"
 RUNS=$W/runs.tsv
 printf "what\trun\twall_s\tmaxrss_MiB\n" >"$RUNS"
 : >"$W/kernels.log"
-[ -f "$DEM" ] || /usr/bin/python3 /work/shared/peers/make_dem.py "$DEM" 4000 30
+# shared peers: ../shared/peers relative to the repository root
+PEERS=${PEERS:-$(cd "$(dirname "$0")/.." && pwd)/../shared/peers}
+[ -f "$DEM" ] || /usr/bin/python3 "$PEERS/make_dem.py" "$DEM" 4000 30
 
 # timeit NAME RUN cmd... : one row of wall seconds and peak RSS (MiB)
 timeit() {
@@ -63,7 +65,7 @@ for r in $(seq 1 "$REPEATS"); do
 done
 for n in $SIZES; do
   d=/tmp/peers/dem$((n / 1000))k.tif
-  [ -f "$d" ] || /usr/bin/python3 /work/shared/peers/make_dem.py "$d" "$n" 30 >/dev/null
+  [ -f "$d" ] || /usr/bin/python3 "$PEERS/make_dem.py" "$d" "$n" 30 >/dev/null
   for r in $(seq 1 "$REPEATS"); do
     rm -rf "$W/terrain$n"
     timeit "scarp_terrain_${n}" "$r" "$B/scarp" terrain "$d" --out "$W/terrain$n" --threads 2 --quiet
