@@ -613,9 +613,9 @@ static void test_dated_ensemble(void)
 {
     if (!ready) SKIP("no fixture");
     int32_t d[3];
-    char range[48], path[SCARP_PATH_MAX + 96], ds[16];
+    char range[48], path[SCARP_PATH_MAX + 96], dstr[16];
     three_dates(d, range);
-    scarp_date_format(d[1], ds);
+    scarp_date_format(d[1], dstr);
     scarp_map_options o = {0};
     o.model_name = "cl";
     o.tile = 64, o.tile_h = 64, o.dates = range, o.no_figures = 1;
@@ -623,9 +623,9 @@ static void test_dated_ensemble(void)
     CHECK_OK(scarp_map_run_ex(&cfg, cfg.out, &o, NULL, &rep));
     CHECK_EQ_INT(rep.ensemble, 2);
     CHECK_EQ_INT(rep.n_dates, 3);
-    snprintf(path, sizeof path, "%s/map/dates/susceptibility_%s.tif", cfg.out, ds);
+    snprintf(path, sizeof path, "%s/map/dates/susceptibility_%s.tif", cfg.out, dstr);
     float *mean = read_path(path);
-    snprintf(path, sizeof path, "%s/map/dates/uncertainty_sd_%s.tif", cfg.out, ds);
+    snprintf(path, sizeof path, "%s/map/dates/uncertainty_sd_%s.tif", cfg.out, dstr);
     float *sd = read_path(path);
     float *mem[2] = {0};
     for (int f = 0; f < 2; f++) {
@@ -635,7 +635,7 @@ static void test_dated_ensemble(void)
         o1.model_name = model;
         CHECK_OK(scarp_map_run_ex(&cfg, cfg.out, &o1, NULL, &rep1));
         CHECK_EQ_INT(2 * rep1.cnn_passes, rep.cnn_passes);
-        snprintf(path, sizeof path, "%s/map/dates/susceptibility_%s.tif", cfg.out, ds);
+        snprintf(path, sizeof path, "%s/map/dates/susceptibility_%s.tif", cfg.out, dstr);
         mem[f] = read_path(path);
     }
     /* one float32 rounding of a double mean / sd of values in [0, 1]: 2^-23 */
@@ -649,11 +649,11 @@ static void test_dated_ensemble(void)
             es = fmax(es, fabs(sd[k] - s));
             smax = fmax(smax, s);
         }
-        CHECK_MSG(em <= tol && es <= tol, "date %s: max |Δmean| %.3g, |Δsd| %.3g > %.3g", ds, em, es, tol);
+        CHECK_MSG(em <= tol && es <= tol, "date %s: max |Δmean| %.3g, |Δsd| %.3g > %.3g", dstr, em, es, tol);
         CHECK_MSG(smax > 1e-3, "members agree everywhere (max sd %.3g)", smax);
         fprintf(stderr, "  dated ensemble (2 members, own norms) at %s: max |Δmean| %.3g, |Δsd| %.3g, max sd %.3f; "
                         "CNN passes %lld = 2 × %lld\n",
-                ds, em, es, smax, (long long)rep.cnn_passes, (long long)rep1.cnn_passes);
+                dstr, em, es, smax, (long long)rep.cnn_passes, (long long)rep1.cnn_passes);
     }
     scarp_free(mean), scarp_free(sd), scarp_free(mem[0]), scarp_free(mem[1]);
 }

@@ -132,13 +132,20 @@ static scarp_status find_models(const char *out_dir, const char *name_in, const 
     *n = 0;
     snprintf(resolved, rsize, "%s", name_in);
     if (strchr(name_in, '/') || strstr(name_in, ".model") || strchr(name_in, ',')) {
-        char buf[8192];
-        snprintf(buf, sizeof buf, "%s", name_in);
+        char *buf = scarp_strdup(name_in);
+        if (!buf) return SCARP_ERR_NOMEM;
+        scarp_status st = SCARP_OK;
         char *save = NULL;
-        for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            if (*n >= MAX_ENSEMBLE) return scarp_fail(SCARP_ERR_INPUT, "--model: at most %d model files", MAX_ENSEMBLE);
-            if (!scarp_file_exists(tok)) return scarp_fail(SCARP_ERR_INPUT, "%s: model file not found", tok);
-            snprintf(paths[(*n)++], SCARP_PATH_MAX, "%s", tok);
+        for (char *tok = strtok_r(buf, ",", &save); tok && !st; tok = strtok_r(NULL, ",", &save)) {
+            if (*n >= MAX_ENSEMBLE)
+                st = scarp_fail(SCARP_ERR_INPUT, "--model: at most %d model files", MAX_ENSEMBLE);
+            else if (strlen(tok) >= SCARP_PATH_MAX)
+                st = scarp_fail(SCARP_ERR_INPUT, "--model: a path of %zu characters is longer than %d", strlen(tok),
+                                SCARP_PATH_MAX - 1);
+            else if (!scarp_file_exists(tok))
+                st = scarp_fail(SCARP_ERR_INPUT, "%s: model file not found", tok);
+            else
+                memcpy(paths[(*n)++], tok, strlen(tok) + 1);
         }
         scarp_free(buf);
         return st;
