@@ -42,6 +42,8 @@ typedef struct {
     char out[SCARP_PATH_MAX];         /* default "run", resolved */
     uint64_t seed;                    /* 42 */
     int threads;                      /* 0 = all cores */
+    char task[16];                    /* "susceptibility" (default) | "hazard" (issue 15) */
+    char truth[SCARP_PATH_MAX];       /* synthetic truth (truth.json of `scarp synth`), "" = none */
 
     /* [grid] */
     char grid_reference[64];          /* layer name, default "dem"; "" when crs/extent given */
@@ -72,6 +74,7 @@ typedef struct {
     double negatives_ratio;           /* 1 */
     double negatives_min_distance;    /* 300 m */
     char negatives_dates[16];         /* "matched" | "uniform" */
+    double negatives_same_cell_share; /* hazard: share of negatives on landslide cells, 0.5 */
 
     /* [temporal] (all optional: no temporal branch when no series is given) */
     char stations_path[SCARP_PATH_MAX];

@@ -189,6 +189,9 @@ typedef struct {
     uint8_t *split;     /* (n) SCARP_SPLIT_TRAIN / VAL / TEST of the main run */
     int32_t *block;     /* (n) spatial block / cluster id (square blocks of [split]
                            block_size metres, or the k-means cluster when spatial) */
+    uint8_t *same_cell; /* (n) or NULL: 1 = a hazard negative on a landslide cell, on a day
+                           more than the window from every event there ([project] task =
+                           hazard, src/data/hazard.c); 0 otherwise */
     /* k-fold / repeats: fold[r * n + i] = fold (0..folds-1) of sample i in repeat r.
      * Run (r, f) has test = fold f, val = fold (f+1) mod folds, train = the rest; use
      * scarp_dataset_run_split. When folds == 1 and repeats > 1, repeat r is a fresh

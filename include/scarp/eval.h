@@ -61,6 +61,16 @@ scarp_status scarp_roc_points(const float *score, const uint8_t *y, size_t n, do
 /* Average precision Σ (R_k − R_{k−1}) P_k over distinct thresholds (sklearn's definition). */
 scarp_status scarp_average_precision(const float *score, const uint8_t *y, size_t n, double *ap);
 
+/* Paired DeLong test (DeLong, DeLong & Clarke-Pearson 1988; Sun & Xu 2014) of two scores
+ * of the same n samples (delong.c): diff = AUC(a) − AUC(b), var its variance, [lo, hi]
+ * diff ± 1.96 √var, z = diff/√var and the two-sided p-value (p = 1 when var = 0). */
+typedef struct {
+    double auc_a, auc_b, diff, var, lo, hi, z, p;
+    size_t n_pos, n_neg;
+} scarp_delong_paired;
+scarp_status scarp_auc_delong_paired(const float *score_a, const float *score_b, const uint8_t *y, size_t n,
+                                     scarp_delong_paired *r);
+
 /* ---- everything at once for one model on one split (metrics.c) ---- */
 #define SCARP_RELIABILITY_BINS 10
 typedef struct {

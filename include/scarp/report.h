@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "scarp/config.h"
+#include "scarp/dataset.h"
 #include "scarp/eval.h"
 #include "scarp/progress.h"
 #include "scarp/status.h"
@@ -61,6 +62,58 @@ typedef struct {
     scarp_summary run_summary[SCARP_RUNM_N];
 } scarp_report_model;
 
+/* ---- task views, the truth ceiling and paired DeLong tests (issue 15; views.c) -------
+ * The test rows seen three ways for [project] task = hazard (one for susceptibility):
+ *   all       every test pair;
+ *   temporal  the landslides (landslide cells on their event day) against the same-cell
+ *             negatives (landslide cells on other days): only "when" separates them;
+ *   spatial   the landslides against the negatives dated on an event day (a day with an
+ *             event anywhere in the inventory): "where", on the days that mattered.
+ * The truth of a synthetic study ([project] truth = truth.json of `scarp synth`) is scored
+ * on exactly the same rows: truth.tif (static) for both tasks, and for hazard the daily
+ * failure probability of each pair's cell on its day. Pairs of cnn_lstm, cnn and lstm are
+ * compared by the paired DeLong test in each view. */
+enum { SCARP_VIEW_ALL = 0, SCARP_VIEW_TEMPORAL, SCARP_VIEW_SPATIAL, SCARP_VIEW_N };
+#define SCARP_VIEW_MAX_PAIRS 8
+typedef struct {
+    double auc, lo, hi;            /* NaN when a class is absent from the view */
+    size_t n_pos, n_neg;
+} scarp_view_auc;
+
+typedef struct {
+    char task[16];                 /* "susceptibility" | "hazard" */
+    int n_views;                   /* 1 | 3 */
+    size_t n_test;
+    uint8_t *y;                    /* (n_test) labels of the test rows */
+    uint8_t *in_view[SCARP_VIEW_N];/* (n_test) 1 = the row is in the view */
+    int n_models;
+    char names[SCARP_REPORT_MAX_MODELS][32];
+    float *prob[SCARP_REPORT_MAX_MODELS];       /* (n_test) owned */
+    scarp_view_auc view[SCARP_REPORT_MAX_MODELS][SCARP_VIEW_N];
+    int has_static, has_daily;     /* the truth was scored (synthetic study) */
+    float *truth_static, *truth_daily;          /* (n_test): truth.tif; ln daily probability */
+    scarp_view_auc truth_static_view[SCARP_VIEW_N], truth_daily_view[SCARP_VIEW_N];
+    int n_pairs;
+    char pair_a[SCARP_VIEW_MAX_PAIRS][32], pair_b[SCARP_VIEW_MAX_PAIRS][32];
+    int pair_ok[SCARP_VIEW_MAX_PAIRS][SCARP_VIEW_N];
+    scarp_delong_paired pair[SCARP_VIEW_MAX_PAIRS][SCARP_VIEW_N];
+} scarp_report_views;
+
+/* Views of the test rows te (nte) of ds; reads the truth when cfg->truth is set (for
+ * hazard also the daily truth). */
+scarp_status scarp_views_init(scarp_report_views *v, const scarp_config *cfg, const scarp_dataset *ds,
+                              const size_t *te, size_t nte);
+/* One model's test probabilities (rows in te order): its AUC in every view. */
+scarp_status scarp_views_add_model(scarp_report_views *v, const char *name, const float *prob);
+/* Paired DeLong tests of cnn_lstm, cnn and lstm (those present), every view. */
+scarp_status scarp_views_finish(scarp_report_views *v);
+void scarp_views_free(scarp_report_views *v); /* accepts NULL */
+/* The CLI table (every model's AUC per view beside the truth's, then the pairs). */
+void scarp_views_print(const scarp_report_views *v, FILE *f);
+/* The same as HTML (scarp_malloc'd string) and as a cJSON object (cJSON *). */
+char *scarp_views_html(const scarp_report_views *v);
+void *scarp_views_json(const scarp_report_views *v);
+
 typedef struct {
     const char *title;             /* "scarp landslide susceptibility report" when NULL */
     const char *config_path;
@@ -74,6 +127,7 @@ typedef struct {
     int64_t n_train, n_val, n_test, n_test_pos;
     int n_models;
     scarp_report_model *models;
+    const scarp_report_views *views; /* task views, truth, paired tests (NULL: none) */
 } scarp_report;
 
 void scarp_report_model_free(scarp_report_model *m); /* frees the owned arrays; accepts NULL */

@@ -73,6 +73,25 @@ typedef struct {
 } scarp_synth_landuse;
 extern const scarp_synth_landuse scarp_synth_landuse_table[SCARP_SYNTH_N_LANDUSE];
 
+/* The truth read back from a province's files (src/synth/truth.c): truth.json names
+ * truth.tif (static: probability of at least one failure over the record), truth_a.tif,
+ * truth_b.tif, truth_ms.tif (FS = a − b·m, static wetness m_s) and truth_series.csv (the
+ * gap-free rain and reservoir levels the generator used). Errors name the file. */
+typedef struct scarp_synth_truth scarp_synth_truth;
+scarp_status scarp_synth_truth_open(scarp_synth_truth **t, const char *json_path);
+void scarp_synth_truth_free(scarp_synth_truth *t); /* accepts NULL */
+/* truth.tif at world points (grid CRS); NaN off the grid or on nodata. */
+scarp_status scarp_synth_truth_static(const scarp_synth_truth *t, const double *x, const double *y, size_t n,
+                                      double *out);
+/* The daily failure probability p0·σ((1 − FS)/width) of the cell holding each point on day
+ * date[i] (days since 1970-01-01, the "event date": the wetness is that of the 30 days
+ * before); NaN when the day's window leaves the record or the point the grid. out_log
+ * (may be NULL, as may out) gets ln p, exact in rank where p underflows. */
+scarp_status scarp_synth_truth_daily(const scarp_synth_truth *t, const double *x, const double *y,
+                                     const int32_t *date, size_t n, double *out, double *out_log);
+/* The dynamic wetness m_d of that cell's block on that day (NaN outside the record). */
+scarp_status scarp_synth_truth_wetness(const scarp_synth_truth *t, double x, double y, int32_t date, double *m_d);
+
 /* Calendar helpers (proleptic Gregorian): days since 1970-01-01 ↔ yyyy-mm-dd. */
 int64_t scarp_days_from_civil(int year, int month, int day);
 void scarp_civil_from_days(int64_t days, int *year, int *month, int *day);

@@ -33,6 +33,7 @@ void scarp_dataset_free(scarp_dataset *d)
     scarp_free(d->date);
     scarp_free(d->split);
     scarp_free(d->block);
+    scarp_free(d->same_cell);
     scarp_free(d->fold);
     scarp_free(d->channel_names);
     scarp_free(d->feature_names);
@@ -87,7 +88,7 @@ int64_t scarp_dataset_count(const scarp_dataset *d, int split, int label)
  *   f64 gt[6]; i64 grid_width grid_height
  *   f32 patches (n,C,H,W); f32 seq (n,N,T) [flag 1]; f32 tab (n,F)
  *   u8 label (n); f64 x (n); f64 y (n); i64 col (n); i64 row (n); i32 date (n); u8 split (n);
- *   i32 block (n); i16 fold (repeats,n) [flag 2]
+ *   i32 block (n); i16 fold (repeats,n) [flag 2]; u8 same_cell (n) [flag 4]
  *   char channel_names[C][64]; char feature_names[F][64]
  *   factors: char name[64], i32 n_channels, i32 n_features, i32 temporal_var,
  *            i32 channels[n_channels], i32 features[n_features]
@@ -121,7 +122,7 @@ scarp_status scarp_dataset_save(const scarp_dataset *d, const char *path)
         return scarp_fail(SCARP_ERR_IO, "%s: cannot create", partial);
     }
     const int64_t n = d->n;
-    uint32_t ver = DSET_VERSION, flags = (d->seq && d->T > 0 ? 1u : 0u) | (d->fold ? 2u : 0u);
+    uint32_t ver = DSET_VERSION, flags = (d->seq && d->T > 0 ? 1u : 0u) | (d->fold ? 2u : 0u) | (d->same_cell ? 4u : 0u);
     int32_t dims[9] = {d->C, d->H, d->W, d->N, d->T, d->F, d->folds, d->repeats, d->n_factors};
     uint64_t norm_bytes = nb;
     const char *wkt = d->grid.wkt ? d->grid.wkt : "";
@@ -149,6 +150,7 @@ scarp_status scarp_dataset_save(const scarp_dataset *d, const char *path)
     wput(&w, d->split, (size_t)n);
     wput(&w, d->block, sizeof(int32_t) * (size_t)n);
     if (flags & 2) wput(&w, d->fold, sizeof(int16_t) * (size_t)n * d->repeats);
+    if (flags & 4) wput(&w, d->same_cell, (size_t)n);
     wput(&w, d->channel_names, 64 * (size_t)d->C);
     wput(&w, d->feature_names, 64 * (size_t)d->F);
     for (int i = 0; i < d->n_factors; i++) {
@@ -249,7 +251,7 @@ scarp_status scarp_dataset_load(scarp_dataset *d, const char *path)
     double dn = (double)n;
     double fixed = 8 + 4 + 4 + 8 + (double)sizeof dims + 8 + 4 + 48 + 16 + 4.0 * dn * d->C * d->H * d->W +
                    ((flags & 1) ? 4.0 * dn * d->N * d->T : 0) + 4.0 * dn * d->F + dn * (1 + 8 + 8 + 8 + 8 + 4 + 1 + 4) +
-                   ((flags & 2) ? 2.0 * dn * d->repeats : 0) + 64.0 * d->C + 64.0 * d->F + (double)wkt_bytes +
+                   ((flags & 2) ? 2.0 * dn * d->repeats : 0) + ((flags & 4) ? dn : 0) + 64.0 * d->C + 64.0 * d->F + (double)wkt_bytes +
                    (double)norm_bytes + 4;
     if (fixed > (double)fsize) {
         st = scarp_fail(SCARP_ERR_INPUT, "%s: truncated (%lld bytes, at least %.0f needed)", path, fsize, fixed);
@@ -274,6 +276,7 @@ scarp_status scarp_dataset_load(scarp_dataset *d, const char *path)
         !d->block || !d->channel_names || !d->feature_names || !d->factors)
         goto nomem;
     if ((flags & 2) && !(d->fold = scarp_malloc(sizeof(int16_t) * (size_t)n * d->repeats + 2))) goto nomem;
+    if ((flags & 4) && !(d->same_cell = scarp_malloc((size_t)n + 1))) goto nomem;
     rget(&r, d->patches, sz_p);
     if (flags & 1) rget(&r, d->seq, sizeof(float) * (size_t)n * d->N * d->T);
     rget(&r, d->tab, sizeof(float) * (size_t)n * d->F);
@@ -286,6 +289,7 @@ scarp_status scarp_dataset_load(scarp_dataset *d, const char *path)
     rget(&r, d->split, (size_t)n);
     rget(&r, d->block, sizeof(int32_t) * (size_t)n);
     if (flags & 2) rget(&r, d->fold, sizeof(int16_t) * (size_t)n * d->repeats);
+    if (flags & 4) rget(&r, d->same_cell, (size_t)n);
     rget(&r, d->channel_names, 64 * (size_t)d->C);
     rget(&r, d->feature_names, 64 * (size_t)d->F);
     for (int i = 0; i < d->C; i++) d->channel_names[i][63] = 0;
@@ -342,7 +346,7 @@ scarp_status scarp_dataset_load(scarp_dataset *d, const char *path)
         goto fail;
     }
     for (int64_t i = 0; i < n; i++)
-        if (d->label[i] > 1 || d->split[i] > 2) {
+        if (d->label[i] > 1 || d->split[i] > 2 || (d->same_cell && (d->same_cell[i] > 1 || (d->same_cell[i] && d->label[i])))) {
             st = scarp_fail(SCARP_ERR_INPUT, "%s: damaged labels or splits", path);
             goto fail;
         }

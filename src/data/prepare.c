@@ -196,6 +196,13 @@ static scarp_status write_summary(const char *out, const scarp_config *cfg, cons
     OUTF("samples: %lld landslides, %lld non-landslides (%s)\nnegative dates: %s\n\n", (long long)rep->positives,
          (long long)rep->negatives, rep->labelled ? "both classes from the inventory's label column" : "negatives sampled",
          rep->dates_mode);
+    if (d->same_cell) {
+        int64_t ns = 0;
+        for (int64_t i = 0; i < d->n; i++) ns += d->same_cell[i];
+        OUTF("task: hazard: %lld negatives on landslide cells on days > %d days from their events ([negatives] "
+             "same_cell_share %g), %lld on other cells on uniform days\n\n", (long long)ns, cfg->window,
+             cfg->negatives_same_cell_share, (long long)(rep->negatives - ns));
+    }
     OUTF("split: %s", cfg->split_method);
     if (strcmp(cfg->split_method, "spatial") == 0)
         OUTF(" (%s, %s)", cfg->split_blocks, strcmp(cfg->split_blocks, "squares") == 0 ? "square blocks" : "k-means clusters");
@@ -440,8 +447,18 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
         goto end;
     }
 
-    /* 4. negatives */
-    if (!inv.has_labels) {
+    /* 4. negatives ((cell, day) pairs for task = hazard: src/data/hazard.c) */
+    if (strcmp(cfg->task, "hazard") == 0) {
+        int64_t n_neg = llround(cfg->negatives_ratio * (double)n), n_same = 0;
+        if ((st = scarp_hazard_prepare_negatives(cfg, valid, g, &inv, tmp != NULL, rec_first, rec_last, N, &d, n,
+                                                 n_neg, &n_same)) != SCARP_OK)
+            goto end;
+        snprintf(rep.dates_mode, sizeof rep.dates_mode, "hazard");
+        scarp_info("prepare: hazard: %lld negatives on landslide cells, %lld elsewhere", (long long)n_same,
+                   (long long)(n_neg - n_same));
+        n += n_neg;
+        rep.negatives = n_neg;
+    } else if (!inv.has_labels) {
         int64_t n_pos = n, n_neg = llround(cfg->negatives_ratio * (double)n_pos);
         if ((st = scarp_negatives_sample(valid, g, d.x, d.y, n_pos, n_neg, cfg->negatives_min_distance, cfg->seed,
                                          d.x + n, d.y + n, d.col + n, d.row + n)) != SCARP_OK)

@@ -37,6 +37,30 @@ scarp_status scarp_negatives_sample(const uint8_t *valid, const scarp_grid *grid
                                     int64_t n_pos, int64_t n_neg, double min_dist, uint64_t seed, double *nx,
                                     double *ny, int64_t *ncol, int64_t *nrow);
 
+/* ---- hazard.c ------------------------------------------------------------------ */
+/* Negatives of [project] task = hazard: n_neg (cell, day) pairs into (nx, ny, ncol, nrow,
+ * ndate, same_cell). The first n_neg − round(share·n_neg) are cells drawn by
+ * scarp_negatives_sample (same seed: the same cells susceptibility would draw first) on days
+ * uniform over [first + window, last + 1] (day D = the "event date": its window is D−N …
+ * D−1); the rest (same_cell = 1) are the n_pos landslide cells (pcol, prow; px, py),
+ * dealt round-robin in a seeded order, on days D with |D − e| > window for every event e at
+ * that cell (ev_cell = row·width + col, ev_date: every dated inventory row on a valid cell),
+ * no (cell, day) pair twice. *n_same_out = the same-cell count. SCARP_ERR_INPUT when the
+ * record is too short for them. */
+scarp_status scarp_hazard_negatives(const uint8_t *valid, const scarp_grid *grid, const double *px, const double *py,
+                                    const int64_t *pcol, const int64_t *prow, int64_t n_pos, const int64_t *ev_cell,
+                                    const int32_t *ev_date, int64_t n_ev, int64_t n_neg, double share, double min_dist,
+                                    int32_t first, int32_t last, int window, uint64_t seed, double *nx, double *ny,
+                                    int64_t *ncol, int64_t *nrow, int32_t *ndate, uint8_t *same_cell,
+                                    int64_t *n_same_out);
+/* The prepare step for task = hazard: checks the inputs (series needed, no label column),
+ * collects the dated inventory events on valid cells, allocates d->same_cell and fills
+ * rows n_pos … n_pos+n_neg−1 of d (labels 0). */
+scarp_status scarp_hazard_prepare_negatives(const scarp_config *cfg, const uint8_t *valid, const scarp_grid *g,
+                                            const scarp_inventory *inv, int has_series, int32_t first, int32_t last,
+                                            int window, scarp_dataset *d, int64_t n_pos, int64_t n_neg,
+                                            int64_t *n_same);
+
 /* ---- split.c -------------------------------------------------------------------- */
 /* Per-class counts of a stratified split: val = round(n·fval), test = round(n·ftest),
  * train = the rest (719 → 503 / 108 / 108). */

@@ -82,6 +82,8 @@ static const key_def KEYS[] = {
     {"project", "out", K_PATH, F(out), 0, 0, NULL, 0},
     {"project", "seed", K_U64, F(seed), 0, 0, NULL, 0},
     {"project", "threads", K_INT, F(threads), 0, 1024, NULL, 0},
+    {"project", "task", K_ENUM, F(task), 0, 0, "susceptibility hazard", 0},
+    {"project", "truth", K_PATH, F(truth), 0, 0, NULL, 0},
 
     {"grid", "reference", K_STR, F(grid_reference), 0, 0, NULL, 0},
     {"grid", "crs", K_STR, F(grid_crs), 0, 0, NULL, 0},
@@ -110,6 +112,7 @@ static const key_def KEYS[] = {
     {"negatives", "ratio", K_DOUBLE, F(negatives_ratio), 1e-6, 1000, NULL, 0},
     {"negatives", "min_distance", K_DOUBLE, F(negatives_min_distance), 0, 1e9, NULL, 0},
     {"negatives", "dates", K_ENUM, F(negatives_dates), 0, 0, "matched uniform", 0},
+    {"negatives", "same_cell_share", K_DOUBLE, F(negatives_same_cell_share), 0, 1, NULL, 0},
 
     {"temporal", "stations", K_PATH, F(stations_path), 0, 0, NULL, 0},
     {"temporal", "stations_crs", K_STR, F(stations_crs), 0, 0, NULL, 0},
@@ -179,6 +182,8 @@ void scarp_config_defaults(scarp_config *c)
     c->negatives_ratio = 1.0;
     c->negatives_min_distance = 300.0;
     strcpy(c->negatives_dates, "matched");
+    c->negatives_same_cell_share = 0.5;
+    strcpy(c->task, "susceptibility");
     strcpy(c->stations_id, "id");
     strcpy(c->stations_x, "x");
     strcpy(c->stations_y, "y");

@@ -162,6 +162,8 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
     int nm = 0;
     scarp__any_model am;
     memset(&am, 0, sizeof am);
+    scarp_report_views views; /* task views, the truth, paired DeLong (views.c) */
+    memset(&views, 0, sizeof views);
     if (!models || !split) {
         st = SCARP_ERR_NOMEM;
         goto end;
@@ -182,6 +184,7 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
     }
     scarp__stage_gather(&ds, te, nte, P0, SS ? S0 : NULL, T0);
     for (size_t k = 0; k < nte; k++) yt[k] = ds.label[te[k]];
+    if ((st = scarp_views_init(&views, cfg, &ds, te, nte))) goto end;
     int runs = scarp_dataset_n_runs(&ds);
     if (runs < 2) runs = 0;
 
@@ -207,6 +210,7 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
         scarp_free(tprob);
         tprob = NULL;
         if ((st = score_split(&am, &ds, split, &rm->test, &rm->val_threshold, &rm->predict_seconds, &tprob))) goto end;
+        if ((st = scarp_views_add_model(&views, name, tprob))) goto end;
         double *thr = NULL;
         int ranked = rm->test.n_pos > 0 && rm->test.n_neg > 0;
         if (!ranked)
@@ -280,6 +284,7 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
         st = scarp_fail(SCARP_ERR_INPUT, "%s/models: no trained model of [model] models (run `scarp train` first)", out);
         goto end;
     }
+    if ((st = scarp_views_finish(&views))) goto end;
     size_t n;
     if (cfg->config_path[0] && scarp_read_file(cfg->config_path, &config_text, &n)) {
         config_text = NULL;
@@ -309,9 +314,12 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
     }
     rep.n_models = nm;
     rep.models = models;
+    rep.views = &views;
     if ((st = scarp_report_write(&rep, out))) goto end;
     if (opts->table) scarp_report_print_table(&rep, opts->table);
+    if (opts->table) scarp_views_print(&views, opts->table);
 end:
+    scarp_views_free(&views);
     scarp__any_free(&am);
     if (models)
         for (int i = 0; i < SCARP_REPORT_MAX_MODELS; i++) scarp_report_model_free(&models[i]);

@@ -312,6 +312,11 @@ scarp_status scarp_report_write_html(const scarp_report *r, const char *out_dir,
         hb_printf(&b, "</table>\n<p class=\"note\">mean ± sd, and the Student-t 95 %% interval of the mean.</p>\n");
     }
 
+    if (r->views) { /* task views, the truth, paired DeLong (views.c) */
+        char *vh = scarp_views_html(r->views);
+        if (vh) hb_put(&b, vh, strlen(vh));
+        scarp_free(vh);
+    }
     hb_printf(&b, "<h2>Figures</h2>\n");
     for (int i = 0; i < n_plots && !st; i++) {
         char p[4096];

@@ -169,6 +169,7 @@ scarp_status scarp_report_write_json(const scarp_report *r, const char *path)
             }
         }
     }
+    if (r->views) cJSON_AddItemToObject(root, "task", (cJSON *)scarp_views_json(r->views)); /* views.c */
     scarp_status st = scarp_json_write_file(path, root);
     cJSON_Delete(root);
     return st;

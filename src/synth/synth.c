@@ -306,7 +306,7 @@ static int cmp_cell(const void *a, const void *b)
 
 /* ---- the tile pass ---- */
 
-enum { L_DEM, L_ERG, L_LU, L_AAP, L_RED, L_NIR, L_TRUTH, N_LAYERS };
+enum { L_DEM, L_ERG, L_LU, L_AAP, L_RED, L_NIR, L_TRUTH, L_TA, L_TB, L_TMS, N_LAYERS };
 
 static scarp_status open_writers(const synth_ctx *c, const char *dir, scarp_raster_writer **wr)
 {
@@ -333,6 +333,10 @@ static scarp_status open_writers(const synth_ctx *c, const char *dir, scarp_rast
         {"red.tif", SCARP_OUT_UINT16, {.description = "red (B4) surface reflectance x 10000"}},
         {"nir.tif", SCARP_OUT_UINT16, {.description = "near infrared (B8) surface reflectance x 10000"}},
         {"truth.tif", SCARP_OUT_FLOAT32, {.description = "true probability of failure over the record"}},
+        /* the daily truth: FS = a − b·m with the static wetness m_s (truth.json, docs/03-synth.md) */
+        {"truth_a.tif", SCARP_OUT_FLOAT32, {.description = "factor of safety FS = a - b m: a"}},
+        {"truth_b.tif", SCARP_OUT_FLOAT32, {.description = "factor of safety FS = a - b m: b"}},
+        {"truth_ms.tif", SCARP_OUT_FLOAT32, {.description = "static wetness m_s"}},
     };
     for (int l = 0; l < N_LAYERS; l++) {
         char path[4096];
@@ -408,7 +412,8 @@ static scarp_status tile_pass(synth_ctx *c, const char *dir, cand_heap *global, 
             int64_t w = c->p.width - col0 < T ? c->p.width - col0 : T;
             int64_t h = c->p.height - row0 < T ? c->p.height - row0 : T;
             const synth_tile *t = &slots[s];
-            const float *bufs[N_LAYERS] = {t->dem, t->erg, t->lu, t->aap, t->red, t->nir, t->truth};
+            const float *bufs[N_LAYERS] = {t->dem, t->erg, t->lu, t->aap, t->red, t->nir, t->truth,
+                                             t->fs_a, t->fs_b, t->ms};
             for (int l = 0; l < N_LAYERS && !st; l++) st = scarp_raster_writer_write(wr[l], col0, row0, w, h, bufs[l]);
             for (int64_t i = 0; i < w * h; i++)
                 if (t->truth[i] > 0) truth_sum += t->truth[i];
@@ -613,6 +618,7 @@ scarp_status scarp_synth_run(const scarp_synth_params *p, const char *out_dir, s
     scarp_info("synth: %d events (%d reported from a road, %d grossly mislocated); the truth layer sums to %.1f "
                "expected failed cells", c.n_ev, c.n_ev_road, c.n_ev_gross, c.truth_sum);
     if ((st = synth_write_series(&c, out_dir))) goto end;
+    if ((st = synth_write_truth(&c, out_dir))) goto end;
     if ((st = synth_write_vectors(&c, out_dir))) goto end;
     st = synth_write_study_ini(&c, out_dir);
 end:

@@ -240,6 +240,9 @@ static inline double synth_hazard(double a, double b, double m, double width)
 scarp_status synth_write_vectors(const synth_ctx *c, const char *dir);
 scarp_status synth_write_series(const synth_ctx *c, const char *dir);
 scarp_status synth_write_study_ini(const synth_ctx *c, const char *dir);
+/* truth.json (the formula's constants, station and reservoir positions) and
+ * truth_series.csv (the gap-free rain and levels the generator used). */
+scarp_status synth_write_truth(const synth_ctx *c, const char *dir);
 scarp_status synth_roads_make(synth_ctx *c);
 void synth_date_string(const synth_ctx *c, int t, char out[11]);
 

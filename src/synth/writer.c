@@ -402,7 +402,9 @@ scarp_status synth_write_study_ini(const synth_ctx *c, const char *dir)
               "; Ground truth (not an input of the study): truth.tif, the probability that each cell\n"
               "; fails during the record, from which the %d events of landslides.csv were drawn.\n\n",
               c->p.preset, (long long)c->p.width, (long long)c->p.height, (unsigned long long)c->p.seed, c->n_ev);
-    sb_printf(&b, "[project]\nout = run\nseed = %llu\n\n", (unsigned long long)c->p.seed);
+    sb_printf(&b, "[project]\nout = run\nseed = %llu\ntask = susceptibility\n"
+                  "; the generator's truth: scored beside every model by `scarp evaluate`\ntruth = truth.json\n\n",
+              (unsigned long long)c->p.seed);
     sb_printf(&b, "[grid]\nreference = dem\n\n");
     sb_printf(&b, "[layer.dem]\npath = dem.tif\nkind = continuous\nderive = slope aspect twi spi curvature\n\n");
     sb_printf(&b, "[layer.erg]\npath = erg.tif\nkind = categorical\n\n");
@@ -427,4 +429,49 @@ scarp_status synth_write_study_ini(const synth_ctx *c, const char *dir)
     if (!strcmp(c->p.preset, "kerman"))
         sb_printf(&b, "\n[report]\n; the Kerman study's published figures beside this run's\nreference = kerman\n");
     return sb_save(&b, dir, "study.ini");
+}
+
+/* ---- the truth of the daily failure probability (docs/03-synth.md, "The truth") ---- */
+
+scarp_status synth_write_truth(const synth_ctx *c, const char *dir)
+{
+    sbuf b = {0};
+    char date[11];
+    scarp_status st;
+    /* the gap-free series the generator used (the study's CSVs have gaps and are rounded) */
+    sb_printf(&b, "date");
+    for (int i = 0; i < c->n_st; i++) sb_printf(&b, ",S%02d", i + 1);
+    for (int k = 0; k < c->n_res; k++) sb_printf(&b, ",R%02d", k + 1);
+    sb_printf(&b, "\n");
+    for (int t = 0; t < c->n_days; t++) {
+        synth_date_string(c, t, date);
+        sb_printf(&b, "%s", date);
+        for (int i = 0; i < c->n_st; i++) sb_printf(&b, ",%.9g", (double)c->st[i].rain[t]);
+        for (int k = 0; k < c->n_res; k++) sb_printf(&b, ",%.9g", (double)c->res[k].level[t]);
+        sb_printf(&b, "\n");
+    }
+    if ((st = sb_save(&b, dir, "truth_series.csv"))) return st;
+    synth_date_string(c, 0, date);
+    sb_printf(&b,
+              "{\n  \"format\": \"scarp synth truth 1\",\n"
+              "  \"formula\": \"p(cell, D) = p0 / (1 + exp((a - b*clamp(m_s + m_d(block, D), 0, 1) - 1) / width))\",\n"
+              "  \"static\": \"truth.tif\",\n  \"a\": \"truth_a.tif\",\n  \"b\": \"truth_b.tif\",\n"
+              "  \"m_s\": \"truth_ms.tif\",\n  \"series\": \"truth_series.csv\",\n"
+              "  \"first_date\": \"%s\",\n  \"n_days\": %d,\n  \"p0\": %.17g,\n  \"width\": %.17g,\n"
+              "  \"window\": %d,\n  \"block\": %d,\n  \"cellsize\": %.17g,\n  \"x0\": %.17g,\n  \"y0\": %.17g,\n"
+              "  \"idw_min_d2\": 10000,\n  \"m_rain\": %.17g,\n  \"r30_ref\": 80,\n"
+              "  \"reservoir_reach\": 6000,\n  \"reservoir_gain\": 0.35,\n  \"reservoir_decay\": 1500,\n"
+              "  \"drawdown_ref\": 6,\n  \"max_reservoirs\": 8,\n",
+              date, c->n_days, c->p0, c->ph.hazard_width, SYNTH_WINDOW, SYNTH_BLOCK, c->cs, c->x0, c->y0,
+              c->ph.m_rain);
+    /* positions in the generator's local frame (metres east of x0, south of y0), so that the
+     * distances, and so the wetness, are bit for bit the generator's */
+    sb_printf(&b, "  \"frame\": \"local: x - x0 east, y0 - y south (m)\",\n  \"stations\": [");
+    for (int i = 0; i < c->n_st; i++) sb_printf(&b, "%s[%.17g, %.17g]", i ? ", " : "", c->st[i].x, c->st[i].y);
+    sb_printf(&b, "],\n  \"reservoirs\": [");
+    for (int k = 0; k < c->n_res; k++) sb_printf(&b, "%s[%.17g, %.17g]", k ? ", " : "", c->res[k].x, c->res[k].y);
+    sb_printf(&b, "]\n}\n");
+    st = sb_save(&b, dir, "truth.json");
+    scarp_free(b.s);
+    return st;
 }
