@@ -176,9 +176,19 @@ scarp_status scarp_tile_store_open(scarp_tile_store **out, const char *dir, cons
         if (s->done[i] && !tile_file_ok(s, i)) s->done[i] = 0;
     char jp[4096];
     if ((st = journal_path(dir, rank, jp, sizeof jp))) goto fail;
-    s->journal_fd = open(jp, O_WRONLY | O_CREAT | O_APPEND, 0666);
+    s->journal_fd = open(jp, O_RDWR | O_CREAT | O_APPEND, 0666);
     if (s->journal_fd < 0) {
         st = scarp_fail(SCARP_ERR_IO, "%s: cannot open tile journal: %s", jp, strerror(errno));
+        goto fail;
+    }
+    /* A kill during an append leaves a torn last line; the next entry appended to it would
+     * merge with it and be lost (fuzz finding tests/fuzz/crashes/tiles_torn_journal.bin).
+     * End the torn line first: the reader skips it. */
+    char last = '\n';
+    off_t end = lseek(s->journal_fd, 0, SEEK_END);
+    if (end > 0 && pread(s->journal_fd, &last, 1, end - 1) == 1 && last != '\n' &&
+        (write(s->journal_fd, "\n", 1) != 1 || fsync(s->journal_fd) != 0)) {
+        st = scarp_fail(SCARP_ERR_IO, "%s: cannot repair the tile journal: %s", jp, strerror(errno));
         goto fail;
     }
     *out = s;

@@ -20,6 +20,7 @@
 #include "scarp/map.h"
 #include "scarp/raster.h"
 #include "scarp/report.h"
+#include "manifest.h"
 
 /* Bump when a stage's products change format, so old run folders are rebuilt. */
 #define PIPELINE_FORMAT "scarp-pipeline-1"
@@ -164,39 +165,12 @@ scarp_status scarp_run_stage_key_model(const scarp_config *c, const char *prepar
 
 /* ---- manifest ---- */
 
-static cJSON *manifest_load(const char *path)
-{
-    char *text = NULL;
-    if (!scarp_file_exists(path) || scarp_read_file(path, &text, NULL) != SCARP_OK) return cJSON_CreateObject();
-    cJSON *m = cJSON_Parse(text);
-    scarp_free(text);
-    if (!cJSON_IsObject(m)) {
-        cJSON_Delete(m);
-        scarp_warn("%s: unreadable manifest, every stage will run again", path);
-        return cJSON_CreateObject();
-    }
-    return m;
-}
-
-static const char *stage_key(cJSON *manifest, const char *stage)
-{
-    cJSON *stages = cJSON_GetObjectItemCaseSensitive(manifest, "stages");
-    cJSON *k = cJSON_GetObjectItemCaseSensitive(stages, stage);
-    return cJSON_IsString(k) ? k->valuestring : "";
-}
-
+static cJSON *manifest_load(const char *path) { return scarp__manifest_load(path); }
+static const char *stage_key(cJSON *manifest, const char *stage) { return scarp__manifest_stage_key(manifest, stage); }
+static void stage_clear(cJSON *manifest, const char *stage) { scarp__manifest_stage_clear(manifest, stage); }
 static void stage_set(cJSON *manifest, const char *stage, const char *key)
 {
-    cJSON *stages = cJSON_GetObjectItemCaseSensitive(manifest, "stages");
-    if (!stages) stages = cJSON_AddObjectToObject(manifest, "stages");
-    cJSON_DeleteItemFromObjectCaseSensitive(stages, stage);
-    cJSON_AddStringToObject(stages, stage, key);
-}
-
-static void stage_clear(cJSON *manifest, const char *stage)
-{
-    cJSON *stages = cJSON_GetObjectItemCaseSensitive(manifest, "stages");
-    if (stages) cJSON_DeleteItemFromObjectCaseSensitive(stages, stage);
+    if (scarp__manifest_stage_set(manifest, stage, key)) scarp_warn("out of memory recording stage %s", stage);
 }
 
 static scarp_status manifest_fill(cJSON *m, const scarp_config *cfg)
