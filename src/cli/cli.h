@@ -84,10 +84,18 @@ int cli_parse_int(const char *cmd, const char *opt, const char *arg, long min, l
 
 /* For subcommands of the form `scarp CMD CONFIG [options]`: checks that exactly one
  * CONFIG follows the options, applies the common options, loads the config (threads from
- * [project] threads unless --threads was given) and sets *out to --out or [project] out.
- * Returns 0, or the exit code after printing the error. */
+ * [project] threads unless --threads was given), sets *out to --out or [project] out and
+ * takes the run-folder lock (cli_lock_out). Returns 0, or the exit code after printing
+ * the error. */
 int cli_load_study(const char *cmd, int argc, char **argv, const cli_common *common, scarp_config *cfg,
                    const char **out);
+
+/* Takes the run-folder lock DIR/.scarp.lock (created with DIR if missing; under mpirun
+ * rank K takes DIR/.scarp.lock.K) for the rest of the process: a second scarp writing into
+ * the same folder stops at once with one line naming the lock and its holder, exit 1. The
+ * lock is flock(2)-based, so the kernel releases it when the holder exits or is killed.
+ * Returns 0, or the exit code after printing the error. */
+int cli_lock_out(const char *cmd, const char *dir);
 
 /* Subcommands (one file each). */
 int cmd_synth(int argc, char **argv);

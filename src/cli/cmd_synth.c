@@ -86,6 +86,7 @@ int cmd_synth(int argc, char **argv)
     cli_common_apply(&common);
     scarp_progress progress;
     scarp_progress_init(&progress, common.quiet);
+    if ((rc = cli_lock_out(CMD, common.out))) return rc;
     scarp_status st = scarp_synth_run(&p, common.out, &progress);
     if (st) return cli_fail(CMD, st);
     if (!common.quiet)

@@ -263,6 +263,7 @@ int cmd_terrain(int argc, char **argv)
     float *dem = NULL, *slope = NULL, *acc = NULL;
     out_writer wr = {0};
     scarp_status st = SCARP_OK;
+    int lock_rc = 0; /* exit code of a refused run-folder lock (message printed) */
 
     /* ---- validate the input before anything is written ---- */
     if (access(dem_path, R_OK) != 0) {
@@ -284,6 +285,7 @@ int cmd_terrain(int argc, char **argv)
     }
     if ((st = scarp_cellsize_init(&cs, &grid)) != SCARP_OK) goto end;
     if ((st = scarp_mkdir_p(common.out)) != SCARP_OK) goto end;
+    if ((lock_rc = cli_lock_out(CMD, common.out))) goto end;
     wr.grid = &grid;
     for (int k = 0; k < N_OUT; k++)
         if ((st = scarp_path_join(wr.paths[k], sizeof wr.paths[k], common.out, OUTPUTS[k].name)) != SCARP_OK)
@@ -398,5 +400,6 @@ end:
     scarp_free(acc);
     scarp_cellsize_free(&cs);
     scarp_grid_free(&grid);
+    if (lock_rc) return lock_rc;
     return st == SCARP_OK ? 0 : cli_fail(CMD, st);
 }

@@ -1,5 +1,7 @@
 /* common.c — the table-driven option parser and the error reporting every subcommand shares. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "scarp/fsutil.h"
 #include "scarp/log.h"
 #include "scarp/threads.h"
 
@@ -176,5 +179,54 @@ int cli_load_study(const char *cmd, int argc, char **argv, const cli_common *com
     if (st != SCARP_OK) return cli_fail(cmd, st);
     if (common->threads == 0 && cfg->threads > 0) scarp_threads_set(cfg->threads);
     *out = common->out ? common->out : cfg->out;
+    return cli_lock_out(cmd, *out);
+}
+
+/* The rank under mpirun (Open MPI, MPICH/PMI), 0 otherwise. */
+static int mpi_rank_from_env(void)
+{
+    const char *v = getenv("OMPI_COMM_WORLD_RANK");
+    if (!v) v = getenv("PMI_RANK");
+    return v ? atoi(v) : 0;
+}
+
+int cli_lock_out(const char *cmd, const char *dir)
+{
+    static int fd = -1; /* kept open to the end: the kernel releases the lock at exit or kill */
+    if (fd >= 0) return 0;
+    scarp_status st = scarp_mkdir_p(dir);
+    if (st) return cli_fail(cmd, st);
+    /* under mpirun every rank locks its own file: ranks of one job share the folder,
+     * a second job (or a plain run) collides on the same rank's file */
+    char name[32] = ".scarp.lock", path[SCARP_PATH_MAX + 48];
+    int rank = mpi_rank_from_env();
+    if (rank > 0) snprintf(name, sizeof name, ".scarp.lock.%d", rank);
+    if ((st = scarp_path_join(path, sizeof path, dir, name))) return cli_fail(cmd, st);
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (f < 0) {
+        fprintf(stderr, "scarp %s: %s: cannot create the run-folder lock: %s\n", cmd, path, strerror(errno));
+        return 1;
+    }
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char holder[128] = "";
+        ssize_t n = pread(f, holder, sizeof holder - 1, 0);
+        holder[n > 0 ? n : 0] = 0;
+        holder[strcspn(holder, "\n")] = 0;
+        close(f);
+        if (e == EWOULDBLOCK)
+            fprintf(stderr, "scarp %s: %s: another scarp%s%s%s is working in %s; wait for it to finish or use "
+                    "another --out\n", cmd, path, holder[0] ? " (" : "", holder, holder[0] ? ")" : "", dir);
+        else
+            fprintf(stderr, "scarp %s: %s: cannot lock the run folder: %s\n", cmd, path, strerror(e));
+        return 1;
+    }
+    /* who holds it, for the message of the one that is refused */
+    char who[128];
+    int n = snprintf(who, sizeof who, "pid %ld, scarp %s\n", (long)getpid(), cmd);
+    if (ftruncate(f, 0) != 0 || pwrite(f, who, (size_t)n, 0) != n) {
+        /* a full disk: the lock itself holds, only the holder's name is missing */
+    }
+    fd = f;
     return 0;
 }

@@ -85,6 +85,13 @@ else
   "$SCARP" train "$T/area/study.ini" --model cnn_lstm --out "$T/d_train/run" --quiet >"$T/d_train.log" 2>&1
   RC=$?
   expect_disk_error "train with 300 KB free (model 1 MB)" "$T/d_train" "$T/d_train.log" "No space left on device|disk full"
+  # space again: the rerun over the same folder completes and gives a loadable model
+  rm -f "$T/d_train/.filler"
+  "$SCARP" train "$T/area/study.ini" --model cnn_lstm --out "$T/d_train/run" --quiet >"$T/d_train2.log" 2>&1
+  RC=$?
+  if [ $RC = 0 ] && "$SCARP" info "$T/d_train/run/models/cnn_lstm.model" >/dev/null 2>&1 && check_complete "$T/d_train"; then
+    ok "train rerun after freeing space: exit 0, cnn_lstm.model loads"
+  else fail "train rerun after freeing space: exit $RC: $(tail -2 "$T/d_train2.log")"; fi
 
   if ! placeholder map; then
     small_disk "$T/d_map" $((run_kb + 2048))
@@ -93,6 +100,12 @@ else
     "$SCARP" map "$T/area/study.ini" --model cnn_lstm --out "$T/d_map/run" --quiet >"$T/d_map.log" 2>&1
     RC=$?
     expect_disk_error "map with 100 KB free" "$T/d_map" "$T/d_map.log" "No space left on device|disk full"
+    rm -f "$T/d_map/.filler"
+    "$SCARP" map "$T/area/study.ini" --model cnn_lstm --out "$T/d_map/run" --quiet >"$T/d_map2.log" 2>&1
+    RC=$?
+    if [ $RC = 0 ] && gdalinfo "$T/d_map/run/map/susceptibility.tif" >/dev/null 2>&1 && check_complete "$T/d_map"; then
+      ok "map rerun after freeing space: exit 0, susceptibility.tif complete"
+    else fail "map rerun after freeing space: exit $RC: $(tail -2 "$T/d_map2.log")"; fi
   fi
 fi
 [ $fails = 0 ] && echo "fault_disk: all passed" || echo "fault_disk: $fails failure(s)"
