@@ -364,6 +364,15 @@ scarp_status scarp_dataset_load(scarp_dataset *d, const char *path)
         st = scarp_fail(st, "%s: %s", path, scarp_last_error());
         goto fail;
     }
+    /* the blob must describe these samples: renormalisation and training index the
+     * patches, sequences and features by its sizes (fuzz finding
+     * tests/fuzz/crashes/dataset_norm_channels_mismatch.bin) */
+    if (d->norm.C != d->C || d->norm.T != d->T || d->F != d->C + d->norm.S) {
+        st = scarp_fail(SCARP_ERR_INPUT, "%s: damaged dataset: the normalisation is for %d channels, %d temporal "
+                        "variables and %d features, the samples have %d, %d and %d", path, d->norm.C, d->norm.T,
+                        d->norm.C + d->norm.S, d->C, d->T, d->F);
+        goto fail;
+    }
     scarp_free(blob);
     fclose(r.f);
     return SCARP_OK;
