@@ -32,6 +32,7 @@
 #include "scarp/rng.h"
 #include "scarp/stack.h"
 #include "scarp/synth.h"
+#include "test_tolerance.h"
 
 #define SW 256
 #define SH 192
@@ -309,6 +310,7 @@ static float *check_model(const char *name, const char *date, int tw, int th, in
     float *map = read_map("susceptibility.tif");
     ref_model m;
     if (!map || !ref_load(&m, name)) return map;
+    if (!m.is_classic) tol = tol_probability(&m.nn.spec); /* networks: from the computation */
     const int C = ds.norm.C, N = ds.norm.N, T = ds.norm.T, F = ds.F;
     int64_t cols[NCELLS], rows[NCELLS];
     int n = pick_cells(tw, th, cols, rows);

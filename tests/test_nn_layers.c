@@ -32,21 +32,41 @@ static void test_conv3x3(void)
     nn_fill_uniform(c_w, sizeof c_w / 4, -0.5f, 0.5f, &rng);
     nn_fill_uniform(c_b, CCO, -0.5f, 0.5f, &rng);
     nn_fill_uniform(c_r, sizeof c_r / 4, -1, 1, &rng);
-    float ref[sizeof c_out / 4];
+    /* fast (im2col + sgemm, float32, kernel-dependent order) against the naive twin
+     * (double accumulation): the bound is γ_n over the n = Ci·9 products and the bias, times
+     * the same convolution of absolute values */
+    static float ref[sizeof c_out / 4], aref[sizeof c_out / 4], a_in[sizeof c_in / 4], a_w[sizeof c_w / 4],
+        a_b[CCO], a_r[sizeof c_r / 4];
+    static double bound[sizeof c_col / 4];
     scarp_conv3x3_forward(c_out, c_col, c_in, c_w, c_b, CB, CCI, CH, CW, CCO);
     scarp_conv3x3_forward_naive(ref, c_in, c_w, c_b, CB, CCI, CH, CW, CCO);
-    CHECK(nn_max_rel_diff(c_out, ref, sizeof ref / 4, 1e-3) < 1e-5);
-    /* backward: fast vs naive, then vs finite differences */
+    nn_abs(a_in, c_in, sizeof c_in / 4);
+    nn_abs(a_w, c_w, sizeof c_w / 4);
+    nn_abs(a_b, c_b, CCO);
+    nn_abs(a_r, c_r, sizeof c_r / 4);
+    scarp_conv3x3_forward_naive(aref, a_in, a_w, a_b, CB, CCI, CH, CW, CCO);
+    nn_dot_bound(bound, aref, ref, sizeof ref / 4, CCI * 9 + 1, 1);
+    nn_check_bound("conv.fwd", c_out, ref, bound, sizeof ref / 4);
+    /* backward: fast vs naive (both float32 sums, so twice γ_n), then vs finite differences;
+     * the gradients accumulate onto non-zero buffers, which count as one more term */
     static float din[sizeof c_in / 4], dw[sizeof c_w / 4], db[CCO], dcol[sizeof c_col / 4];
     static float din2[sizeof c_in / 4], dw2[sizeof c_w / 4], db2[CCO];
+    static float adin[sizeof c_in / 4], adw[sizeof c_w / 4], adb[CCO];
     for (size_t i = 0; i < sizeof din / 4; i++) din[i] = din2[i] = 0.25f; /* accumulate check */
     for (size_t i = 0; i < sizeof dw / 4; i++) dw[i] = dw2[i] = 0.5f;
     for (int i = 0; i < CCO; i++) db[i] = db2[i] = -1.0f;
+    for (size_t i = 0; i < sizeof din / 4; i++) adin[i] = 0.25f;
+    for (size_t i = 0; i < sizeof dw / 4; i++) adw[i] = 0.5f;
+    for (int i = 0; i < CCO; i++) adb[i] = 1.0f;
     scarp_conv3x3_backward(din, dw, db, dcol, c_r, c_col, c_w, CB, CCI, CH, CW, CCO);
     scarp_conv3x3_backward_naive(din2, dw2, db2, c_r, c_in, c_w, CB, CCI, CH, CW, CCO);
-    CHECK(nn_max_rel_diff(din, din2, sizeof din / 4, 1e-3) < 1e-5);
-    CHECK(nn_max_rel_diff(dw, dw2, sizeof dw / 4, 1e-3) < 1e-5);
-    CHECK(nn_max_rel_diff(db, db2, CCO, 1e-3) < 1e-5);
+    scarp_conv3x3_backward_naive(adin, adw, adb, a_r, a_in, a_w, CB, CCI, CH, CW, CCO);
+    nn_dot_bound(bound, adin, din2, sizeof din / 4, CCO * 9 + 1, 2);
+    nn_check_bound("conv.dinp", din, din2, bound, sizeof din / 4);
+    nn_dot_bound(bound, adw, dw2, sizeof dw / 4, CB * CHO * CWO + 1, 2);
+    nn_check_bound("conv.dw", dw, dw2, bound, sizeof dw / 4);
+    nn_dot_bound(bound, adb, db2, CCO, CB * CHO * CWO + 1, 2);
+    nn_check_bound("conv.db", db, db2, bound, CCO);
     for (size_t i = 0; i < sizeof din / 4; i++) din[i] -= 0.25f;
     for (size_t i = 0; i < sizeof dw / 4; i++) dw[i] -= 0.5f;
     for (int i = 0; i < CCO; i++) db[i] += 1.0f;
@@ -170,16 +190,29 @@ static void test_dense(void)
     nn_fill_uniform(d_w, DI * DO, -1, 1, &rng);
     nn_fill_uniform(d_b, DO, -1, 1, &rng);
     nn_fill_uniform(d_r, DB * DO, -1, 1, &rng);
-    float ref[DB * DO];
+    /* fast (sgemm) vs naive: γ_n bounds over the n products of each output (see conv) */
+    float ref[DB * DO], aref[DB * DO], a_in[DB * DI], a_w[DI * DO], a_b[DO], a_r[DB * DO];
+    double bound[DB * DI + DI * DO]; /* large enough for every output above */
     dense_loss(NULL);
     scarp_dense_forward_naive(ref, d_in, d_w, d_b, DB, DI, DO);
-    CHECK(nn_max_rel_diff(d_out, ref, DB * DO, 1e-3) < 1e-5);
+    nn_abs(a_in, d_in, DB * DI);
+    nn_abs(a_w, d_w, DI * DO);
+    nn_abs(a_b, d_b, DO);
+    nn_abs(a_r, d_r, DB * DO);
+    scarp_dense_forward_naive(aref, a_in, a_w, a_b, DB, DI, DO);
+    nn_dot_bound(bound, aref, ref, DB * DO, DI + 1, 1);
+    nn_check_bound("dense.fwd", d_out, ref, bound, DB * DO);
     float din[DB * DI] = {0}, dw[DI * DO] = {0}, dbb[DO] = {0}, din2[DB * DI] = {0}, dw2[DI * DO] = {0}, db2[DO] = {0};
+    float adin[DB * DI] = {0}, adw[DI * DO] = {0}, adb[DO] = {0};
     scarp_dense_backward(din, dw, dbb, d_r, d_in, d_w, DB, DI, DO);
     scarp_dense_backward_naive(din2, dw2, db2, d_r, d_in, d_w, DB, DI, DO);
-    CHECK(nn_max_rel_diff(din, din2, DB * DI, 1e-3) < 1e-5);
-    CHECK(nn_max_rel_diff(dw, dw2, DI * DO, 1e-3) < 1e-5);
-    CHECK(nn_max_rel_diff(dbb, db2, DO, 1e-3) < 1e-5);
+    scarp_dense_backward_naive(adin, adw, adb, a_r, a_in, a_w, DB, DI, DO);
+    nn_dot_bound(bound, adin, din2, DB * DI, DO, 2);
+    nn_check_bound("dense.dinp", din, din2, bound, DB * DI);
+    nn_dot_bound(bound, adw, dw2, DI * DO, DB, 2);
+    nn_check_bound("dense.dw", dw, dw2, bound, DI * DO);
+    nn_dot_bound(bound, adb, db2, DO, DB, 2);
+    nn_check_bound("dense.db", dbb, db2, bound, DO);
     nn_gradcheck("dense.inp", d_in, din, DB * DI, DB * DI, dense_loss, NULL, 1e-2f, 1e-3, 1e-3);
     nn_gradcheck("dense.w", d_w, dw, DI * DO, DI * DO, dense_loss, NULL, 1e-2f, 1e-3, 1e-3);
     nn_gradcheck("dense.b", d_b, dbb, DO, DO, dense_loss, NULL, 1e-2f, 1e-3, 1e-3);
@@ -226,6 +259,50 @@ static double lstm_loss(void *ctx)
     return s;
 }
 
+/* A first-order bound on |fast − naive| for h and c at every step, per step over all
+ * rows and units (Higham 2002 for the sums; the activations are 1/4- (sigmoid) and
+ * 1-Lipschitz (tanh)). Per step t with pre-activation magnitude A_t = max Σ|x·wx| + Σ|hm·wh|
+ * + |b|:  δz = γ_{In+U+1}·A_t + ‖Wh‖·m·δh_{t−1}  (m = max mask value, ‖Wh‖ the largest
+ * column sum of |wh|);  each activation adds at most ACT absolute (the fast exp is ~2 ulp,
+ * see src/nn/lstm.c: 8 u is a generous ceiling);  δc_t = δc_{t−1} + |c_{t−1}|(δz/4 + ACT)
+ * + (δz/4 + ACT) + (δz + ACT) + 2u|c_t|;  δh_t = (δz/4 + ACT) + δc_t + ACT + u.
+ * The naive twin is bounded the same way, hence the factor 2. */
+static void lstm_bound(double *hb, double *cb, const float *h, const float *c, const float *mask)
+{
+    const double ACT = 8 * NN_U;
+    double whn = 0, m = 1;
+    for (int j = 0; j < 4 * LU; j++) {
+        double s = 0;
+        for (int k = 0; k < LU; k++) s += fabs(l_wh[k * 4 * LU + j]);
+        whn = fmax(whn, s);
+    }
+    if (mask)
+        for (int j = 0; j < LB * LU; j++) m = fmax(m, fabs(mask[j]));
+    double dh = 0, dc = 0;
+    for (int j = 0; j < LB * LU; j++) hb[j] = cb[j] = 0;
+    for (int t = 0; t < LN; t++) {
+        double A = 0, cprev = 0, cnow = 0;
+        for (int bb = 0; bb < LB; bb++)
+            for (int j = 0; j < 4 * LU; j++) {
+                double s = fabs(l_b[j]);
+                for (int k = 0; k < LI; k++) s += fabs(l_x[(t * LB + bb) * LI + k] * l_wx[k * 4 * LU + j]);
+                for (int k = 0; k < LU; k++) s += m * fabs(h[t * LB * LU + bb * LU + k] * l_wh[k * 4 * LU + j]);
+                A = fmax(A, s);
+            }
+        for (int j = 0; j < LB * LU; j++) {
+            cprev = fmax(cprev, fabs(c[t * LB * LU + j]));
+            cnow = fmax(cnow, fabs(c[(t + 1) * LB * LU + j]));
+        }
+        const double dz = nn_gamma(LI + LU + 1) * A + whn * m * dh;
+        dc = dc + cprev * (dz / 4 + ACT) + (dz / 4 + ACT) + (dz + ACT) + 2 * NN_U * cnow;
+        dh = (dz / 4 + ACT) + dc + ACT + NN_U;
+        for (int j = 0; j < LB * LU; j++) {
+            hb[(t + 1) * LB * LU + j] = 2 * dh;
+            cb[(t + 1) * LB * LU + j] = 2 * dc;
+        }
+    }
+}
+
 static void lstm_case(const float *mask, const char *tag)
 {
     l_maskp = mask;
@@ -233,8 +310,10 @@ static void lstm_case(const float *mask, const char *tag)
     /* naive twin (double arithmetic, direct loops) */
     static float h2[sizeof l_h / 4], c2[sizeof l_c / 4], g2[sizeof l_g / 4], hm2[sizeof l_hm / 4];
     scarp_lstm_forward_naive(h2, c2, g2, hm2, l_x, l_wx, l_wh, l_b, mask, LN, LB, LI, LU);
-    CHECK(nn_max_rel_diff(l_h, h2, sizeof h2 / 4, 1e-3) < 1e-5);
-    CHECK(nn_max_rel_diff(l_c, c2, sizeof c2 / 4, 1e-3) < 1e-5);
+    static double hb[sizeof l_h / 4], cb[sizeof l_c / 4];
+    lstm_bound(hb, cb, h2, c2, mask);
+    nn_check_bound("lstm.h", l_h, h2, hb, sizeof h2 / 4);
+    nn_check_bound("lstm.c", l_c, c2, cb, sizeof c2 / 4);
     static float dx[sizeof l_x / 4], dwx[sizeof l_wx / 4], dwh[sizeof l_wh / 4], db[4 * LU], dz[LN * LB * 4 * LU],
         scratch[2 * LB * LU], dh[LN * LB * LU];
     memset(dx, 0, sizeof dx); memset(dwx, 0, sizeof dwx); memset(dwh, 0, sizeof dwh); memset(db, 0, sizeof db);

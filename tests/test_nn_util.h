@@ -13,12 +13,12 @@
 
 typedef double (*nn_loss_fn)(void *ctx);
 
-static void nn_fill_uniform(float *x, size_t n, float lo, float hi, scarp_rng *r)
+static inline void nn_fill_uniform(float *x, size_t n, float lo, float hi, scarp_rng *r)
 {
     for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)scarp_rng_uniform(r);
 }
 
-static double nn_central(float *x, size_t i, float eps, nn_loss_fn f, void *ctx)
+static inline double nn_central(float *x, size_t i, float eps, nn_loss_fn f, void *ctx)
 {
     const float keep = x[i];
     x[i] = keep + eps;
@@ -30,7 +30,7 @@ static double nn_central(float *x, size_t i, float eps, nn_loss_fn f, void *ctx)
 }
 
 /* Checks g (analytic dL/dx) at up to nsample coordinates of x (spread evenly). */
-static void nn_gradcheck(const char *name, float *x, const float *g, size_t n, size_t nsample, nn_loss_fn f,
+static inline void nn_gradcheck(const char *name, float *x, const float *g, size_t n, size_t nsample, nn_loss_fn f,
                          void *ctx, float eps, double rtol, double atol)
 {
     size_t step = n > nsample ? n / nsample : 1, checked = 0, skipped = 0, bad = 0;
@@ -52,13 +52,39 @@ static void nn_gradcheck(const char *name, float *x, const float *g, size_t n, s
         fprintf(stderr, "  %s: %zu checked, %zu kinks, worst |err| %.3g\n", name, checked, skipped, worst);
 }
 
-static double nn_max_rel_diff(const float *a, const float *b, size_t n, double floor_)
+/* Unit roundoff of float32 and Higham's γ_n = n·u / (1 − n·u): any float32 sum of n products,
+ * in any order (so under any BLAS kernel), is within γ_n · Σ|a_k·b_k| of the exact sum
+ * (Higham 2002, "Accuracy and Stability of Numerical Algorithms", §3.1). */
+#define NN_U 5.9604644775390625e-8 /* 2^-24 */
+static inline double nn_gamma(double n) { return n * NN_U / (1.0 - n * NN_U); }
+
+/* |got[i] − ref[i]| ≤ bound[i] for every i; reports the worst |diff| / bound. */
+static inline void nn_check_bound(const char *name, const float *got, const float *ref, const double *bound, size_t n)
 {
+    size_t bad = 0;
     double worst = 0;
     for (size_t i = 0; i < n; i++) {
-        const double d = fabs((double)a[i] - b[i]) / (fabs((double)b[i]) + floor_);
-        if (d > worst) worst = d;
+        const double d = fabs((double)got[i] - ref[i]), r = d / (bound[i] > 0 ? bound[i] : 1e-300);
+        if (r > worst) worst = r;
+        if (d > bound[i] && bad++ < 3)
+            fprintf(stderr, "  %s[%zu]: %.9g vs %.9g, |diff| %.3g > bound %.3g\n", name, i, (double)got[i],
+                    (double)ref[i], d, bound[i]);
     }
-    return worst;
+    CHECK_MSG(bad == 0, "%s: %zu of %zu values outside their rounding bound (worst %.3g of the bound)", name, bad, n,
+              worst);
+    if (getenv("SCARP_TEST_VERBOSE")) fprintf(stderr, "  %-14s worst |diff| = %.3g of the bound\n", name, worst);
 }
+
+/* bound[i] = γ_n · absum[i] (+ u·|ref| for the rounding of a double result to float):
+ * absum is the same linear map applied to the absolute values of its operands. */
+static inline void nn_dot_bound(double *bound, const float *absum, const float *ref, size_t count, double terms, double k)
+{
+    for (size_t i = 0; i < count; i++) bound[i] = k * nn_gamma(terms) * absum[i] + NN_U * fabs((double)ref[i]);
+}
+
+static inline void nn_abs(float *dst, const float *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = fabsf(src[i]);
+}
+
 #endif
