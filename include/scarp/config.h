@@ -97,6 +97,10 @@ typedef struct {
     double block_size;                /* spatial blocks: metres, default 5000 */
     char split_blocks[16];            /* spatial: "kmeans" (default) | "squares" */
     int split_clusters;               /* spatial k-means clusters, default 0 = auto (n / 25, 10..200) */
+    double split_buffer;              /* metres: training rows nearer than this to a test row are
+                                         left out (Roberts et al. 2017); default 0 = none */
+    char split_compare[16];           /* "none" | "random": also run conventional CV on the same
+                                         folds/repeats and report the gap */
 
     /* [model] */
     int n_models;
@@ -105,6 +109,7 @@ typedef struct {
     double lr, l2, dropout, recurrent_dropout; /* 0.001 0.01 0.2 0.2 */
     char select[16];                   /* "val_bce" | "val_loss" */
     int trees;                         /* forest: 500 */
+    double logreg_c;                   /* logistic regression inverse L2 strength; 0 = tune */
 
     /* [map] */
     char map_model[32];               /* "cnn_lstm" */

@@ -133,6 +133,13 @@ scarp_status scarp_norm_copy(scarp_norm *dst, const scarp_norm *src);
 scarp_status scarp_norm_fit(scarp_norm *norm, const scarp_stack *stack, int64_t n, int patch, const float *raw_patches,
                             int N, int T, const char *const *var_names, const float *raw_seq, const uint8_t *split);
 
+/* Refits `layout` on other training rows (split[i] == 0): the same channels (the category
+ * lists stay those of `layout`, so every fold's model has the same inputs), with min–max,
+ * nodata means and temporal scaling recomputed from those rows only. Used per outer fold
+ * of cross-validation, so no test row shapes the scaling of the model that is tested on it. */
+scarp_status scarp_norm_refit(scarp_norm *norm, const scarp_norm *layout, int64_t n, const float *raw_patches,
+                              const float *raw_seq, const uint8_t *split);
+
 /* Raw stack window (L, h, w) (NaN = nodata, L = norm->L) → normalised channels
  * (C, h, w); nodata → the channel's training mean. Used for training patches and by the
  * map engine, so both scale identically. Thread-safe. */
@@ -182,6 +189,8 @@ typedef struct {
     float *seq;         /* (n, N, T) normalised; NULL when T == 0 */
     float *tab;         /* (n, F): centre cell (row/col H/2) of each channel, then the S
                            normalised temporal summaries */
+    float *raw;         /* (n, L, H, W) raw stack windows (NaN = nodata), L = norm.L */
+    float *raw_seq;     /* (n, N, T) raw sequences; NULL when T == 0 */
     uint8_t *label;     /* (n) 1 = landslide, 0 = not */
     double *x, *y;      /* (n) cell centre, grid CRS */
     int64_t *col, *row; /* (n) grid cell */
@@ -193,8 +202,8 @@ typedef struct {
                            more than the window from every event there ([project] task =
                            hazard, src/data/hazard.c); 0 otherwise */
     /* k-fold / repeats: fold[r * n + i] = fold (0..folds-1) of sample i in repeat r.
-     * Run (r, f) has test = fold f, val = fold (f+1) mod folds, train = the rest; use
-     * scarp_dataset_run_split. When folds == 1 and repeats > 1, repeat r is a fresh
+     * Run (r, f) has test = fold f and train = all other folds (the training stage draws
+     * its inner validation rows from those); use scarp_dataset_run_split. When folds == 1 and repeats > 1, repeat r is a fresh
      * 70/15/15 split stored as fold = split value (0/1/2). folds == repeats == 1: fold is
      * NULL and the only run is `split`. The normalisation is fitted on the main split's
      * training rows and shared by all runs. */
@@ -212,8 +221,11 @@ void scarp_dataset_init(scarp_dataset *d);
 void scarp_dataset_free(scarp_dataset *d); /* accepts NULL */
 /* Number of runs (folds × repeats, at least 1). */
 int scarp_dataset_n_runs(const scarp_dataset *d);
-/* Split of every sample for run `run` (0 ≤ run < n_runs): out (n) 0/1/2. */
+/* Split of every sample for run `run` (0 ≤ run < n_runs): out (n) 0/1/2 (k folds: 0/2). */
 scarp_status scarp_dataset_run_split(const scarp_dataset *d, int run, uint8_t *out);
+/* Rebuilds patches, seq and tab from raw and raw_seq under `norm` (same channel layout
+ * as the dataset's own norm, e.g. from scarp_norm_refit or a fold model's file). */
+scarp_status scarp_dataset_apply_norm(scarp_dataset *d, const scarp_norm *norm);
 /* Count of samples with split s and label lab (lab < 0: any). */
 int64_t scarp_dataset_count(const scarp_dataset *d, int split, int label);
 

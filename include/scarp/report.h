@@ -201,6 +201,9 @@ typedef struct {
 /* Trains every configured model (model = NULL or "all") or just `model`. result may be NULL. */
 scarp_status scarp_train_run_ex(const scarp_config *cfg, const char *out_dir, const char *model,
                                 scarp_progress *progress, scarp_train_result *result);
+/* The model OUT/models/best.json names (written by scarp train: the highest mean
+ * inner-validation AUC): what `[map] model = best` maps. */
+scarp_status scarp_best_model(const char *out_dir, char *name, size_t size);
 /* The lead's entry point. */
 scarp_status scarp_train_run(const scarp_config *cfg, const char *out_dir, const char *model,
                              scarp_progress *progress);

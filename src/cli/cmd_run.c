@@ -50,9 +50,25 @@ static void print_summary(const char *out_dir)
         cJSON_Delete(root);
         return;
     }
-    printf("\n%-10s %8s %9s %7s %7s %7s   (test split, threshold 0.5)\n", "model", "accuracy", "precision", "recall",
-           "F1", "AUC");
     const cJSON *m;
+    int cv = 0;
+    cJSON_ArrayForEach(m, models) cv |= cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(m, "runs"));
+    if (cv) { /* cross-validation first: the figure a reviewer trusts */
+        printf("\n%-10s %7s %7s %17s %9s %7s %7s   (cross-validation: mean over the outer folds)\n", "model", "AUC",
+               "sd", "95% interval", "accuracy", "F1", "Brier");
+        cJSON_ArrayForEach(m, models)
+        {
+            const cJSON *runs = cJSON_GetObjectItemCaseSensitive(m, "runs");
+            const cJSON *auc = cJSON_GetObjectItemCaseSensitive(runs, "auc");
+            printf("%-10s %7.3f %7.3f   [%6.3f, %6.3f] %9.3f %7.3f %7.3f   (%d runs)\n", m->string, metric(auc, "mean"),
+                   metric(auc, "sd"), metric(auc, "ci95_lo"), metric(auc, "ci95_hi"),
+                   metric(cJSON_GetObjectItemCaseSensitive(runs, "accuracy"), "mean"),
+                   metric(cJSON_GetObjectItemCaseSensitive(runs, "f1"), "mean"),
+                   metric(cJSON_GetObjectItemCaseSensitive(runs, "brier"), "mean"), (int)metric(runs, "n"));
+        }
+    }
+    printf("\n%-10s %8s %9s %7s %7s %7s   (%stest split, threshold 0.5)\n", "model", "accuracy", "precision", "recall",
+           "F1", "AUC", cv ? "one " : "");
     cJSON_ArrayForEach(m, models)
     {
         const cJSON *test = cJSON_GetObjectItemCaseSensitive(m, "test");

@@ -42,6 +42,8 @@ void scarp_dataset_free(scarp_dataset *d)
         scarp_free(d->factors[i].features);
     }
     scarp_free(d->factors);
+    scarp_free(d->raw);
+    scarp_free(d->raw_seq);
     scarp_norm_free(&d->norm);
     scarp_grid_free(&d->grid);
     memset(d, 0, sizeof *d);
@@ -62,13 +64,30 @@ scarp_status scarp_dataset_run_split(const scarp_dataset *d, int run, uint8_t *o
         return SCARP_OK;
     }
     if (d->folds > 1) {
-        int r = run / d->folds, f = run % d->folds, fv = (f + 1) % d->folds;
+        int r = run / d->folds, f = run % d->folds;
         const int16_t *fo = d->fold + (size_t)r * d->n;
-        for (int64_t i = 0; i < d->n; i++)
-            out[i] = fo[i] == f ? SCARP_SPLIT_TEST : fo[i] == fv ? SCARP_SPLIT_VAL : SCARP_SPLIT_TRAIN;
+        for (int64_t i = 0; i < d->n; i++) out[i] = fo[i] == f ? SCARP_SPLIT_TEST : SCARP_SPLIT_TRAIN;
     } else {
         const int16_t *fo = d->fold + (size_t)run * d->n;
         for (int64_t i = 0; i < d->n; i++) out[i] = (uint8_t)fo[i];
+    }
+    return SCARP_OK;
+}
+
+scarp_status scarp_dataset_apply_norm(scarp_dataset *d, const scarp_norm *norm)
+{
+    if (!d->raw) return scarp_fail(SCARP_ERR_INPUT, "dataset: no raw inputs kept (prepare it again with this version)");
+    if (norm->C != d->C || norm->L != d->norm.L || norm->patch != d->H || norm->T != d->T || norm->S != d->F - d->C)
+        return scarp_fail(SCARP_ERR_INPUT, "dataset: a normalisation with %d channels and %d layers does not fit "
+                          "this dataset (%d channels, %d layers)", norm->C, norm->L, d->C, d->norm.L);
+    const int C = d->C, H = d->H, L = norm->L, N = d->N, T = d->T;
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < d->n; i++) {
+        float *pt = d->patches + (size_t)i * C * H * H;
+        scarp_norm_apply_window(norm, d->raw + (size_t)i * L * H * H, H, H, pt);
+        const float *rs = T ? d->raw_seq + (size_t)i * N * T : NULL;
+        if (T) scarp_norm_apply_sequence(norm, rs, d->seq + (size_t)i * N * T);
+        scarp_norm_tabular(norm, pt, rs, d->tab + (size_t)i * d->F);
     }
     return SCARP_OK;
 }
@@ -92,7 +111,9 @@ int64_t scarp_dataset_count(const scarp_dataset *d, int split, int label)
  *   char channel_names[C][64]; char feature_names[F][64]
  *   factors: char name[64], i32 n_channels, i32 n_features, i32 temporal_var,
  *            i32 channels[n_channels], i32 features[n_features]
- *   char wkt[wkt_bytes]; norm blob[norm_bytes]; u32 CRC-32 of all the above. */
+ *   char wkt[wkt_bytes]; norm blob[norm_bytes];
+ *   [flag 8] i32 L; f32 raw (n,L,H,W); f32 raw_seq (n,N,T) [flag 1]
+ *   u32 CRC-32 of all the above. */
 /* ---------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -122,7 +143,7 @@ scarp_status scarp_dataset_save(const scarp_dataset *d, const char *path)
         return scarp_fail(SCARP_ERR_IO, "%s: cannot create", partial);
     }
     const int64_t n = d->n;
-    uint32_t ver = DSET_VERSION, flags = (d->seq && d->T > 0 ? 1u : 0u) | (d->fold ? 2u : 0u) | (d->same_cell ? 4u : 0u);
+    uint32_t ver = DSET_VERSION, flags = (d->seq && d->T > 0 ? 1u : 0u) | (d->fold ? 2u : 0u) | (d->same_cell ? 4u : 0u) | (d->raw ? 8u : 0u);
     int32_t dims[9] = {d->C, d->H, d->W, d->N, d->T, d->F, d->folds, d->repeats, d->n_factors};
     uint64_t norm_bytes = nb;
     const char *wkt = d->grid.wkt ? d->grid.wkt : "";
@@ -170,6 +191,12 @@ scarp_status scarp_dataset_save(const scarp_dataset *d, const char *path)
     wput(&w, wkt, wkt_bytes);
     wput(&w, blob, nb);
     scarp_free(blob);
+    if (flags & 8) { /* the raw inputs, for per-fold normalisation */
+        int32_t L = d->norm.L;
+        wput(&w, &L, 4);
+        wput(&w, d->raw, sizeof(float) * (size_t)n * L * d->H * d->W);
+        if (flags & 1) wput(&w, d->raw_seq, sizeof(float) * (size_t)n * d->N * d->T);
+    }
     uint32_t crc = w.crc;
     if (!w.err && fwrite(&crc, 4, 1, w.f) != 1) w.err = 1;
     if (fclose(w.f) != 0) w.err = 1;
@@ -216,6 +243,7 @@ scarp_status scarp_dataset_load(scarp_dataset *d, const char *path)
     uint64_t norm_bytes = 0;
     double gt[6];
     void *blob = NULL;
+    int32_t raw_layers = 0;
     if (rget(&r, magic, 8) || memcmp(magic, DSET_MAGIC, 8) != 0) {
         st = scarp_fail(SCARP_ERR_INPUT, "%s: not a scarp dataset (bad magic)", path);
         goto fail;
@@ -331,6 +359,21 @@ scarp_status scarp_dataset_load(scarp_dataset *d, const char *path)
     d->grid.width = gw;
     d->grid.height = gh;
     rget(&r, blob, norm_bytes);
+    if (flags & 8) {
+        int32_t L = 0;
+        if (rget(&r, &L, 4) || L < 1 || L > 4096 ||
+            (double)ftell(r.f) + 4.0 * dn * L * d->H * d->W + ((flags & 1) ? 4.0 * dn * d->N * d->T : 0) + 4 >
+                (double)fsize) {
+            st = scarp_fail(SCARP_ERR_INPUT, "%s: damaged or truncated raw inputs", path);
+            goto fail;
+        }
+        d->raw = scarp_malloc(sizeof(float) * (size_t)n * L * d->H * d->W + 4);
+        if ((flags & 1) && !(d->raw_seq = scarp_malloc(sizeof(float) * (size_t)n * d->N * d->T + 4))) goto nomem;
+        if (!d->raw) goto nomem;
+        rget(&r, d->raw, sizeof(float) * (size_t)n * L * d->H * d->W);
+        if (flags & 1) rget(&r, d->raw_seq, sizeof(float) * (size_t)n * d->N * d->T);
+        raw_layers = L;
+    }
     uint32_t crc_calc = r.crc, crc_file = 0;
     if (r.err || fread(&crc_file, 4, 1, r.f) != 1) {
         st = scarp_fail(SCARP_ERR_INPUT, "%s: truncated or damaged dataset", path);
@@ -371,6 +414,11 @@ scarp_status scarp_dataset_load(scarp_dataset *d, const char *path)
         st = scarp_fail(SCARP_ERR_INPUT, "%s: damaged dataset: the normalisation is for %d channels, %d temporal "
                         "variables and %d features, the samples have %d, %d and %d", path, d->norm.C, d->norm.T,
                         d->norm.C + d->norm.S, d->C, d->T, d->F);
+        goto fail;
+    }
+    if (d->raw && raw_layers != d->norm.L) {
+        st = scarp_fail(SCARP_ERR_INPUT, "%s: raw inputs hold %d layers, the normalisation %d", path, raw_layers,
+                        d->norm.L);
         goto fail;
     }
     scarp_free(blob);

@@ -120,6 +120,56 @@ static inline float channel_value(const scarp_norm_channel *ch, float v)
     return 0.0f;
 }
 
+/* Channel means of the normalised values over the valid training cells (the nodata
+ * fill), then the min–max of the daily values and of the temporal summaries, all over the
+ * rows with split == TRAIN. The channel layout (norm->channels, min/max) is set. */
+static void fit_means_and_temporal(scarp_norm *norm, int64_t n, const float *raw, const float *raw_seq,
+                                   const uint8_t *split)
+{
+    const int L = norm->L, C = norm->C, N = norm->N, T = norm->T;
+    const size_t HW = (size_t)norm->patch * norm->patch;
+    /* Channel means of the normalised values over the valid training cells (nodata fill). */
+    #pragma omp parallel for schedule(static)
+    for (int cc = 0; cc < C; cc++) {
+        scarp_norm_channel *ch = &norm->channels[cc];
+        double sum = 0;
+        int64_t cnt = 0;
+        for (int64_t i = 0; i < n; i++) {
+            if (split[i] != SCARP_SPLIT_TRAIN) continue;
+            const float *p = raw + ((size_t)i * L + ch->layer) * HW;
+            for (size_t k = 0; k < HW; k++)
+                if (!isnan(p[k])) sum += channel_value(ch, p[k]), cnt++;
+        }
+        ch->mean = cnt ? (float)(sum / (double)cnt) : 0.0f;
+    }
+    /* Temporal: min–max of daily values per variable, then of the summaries. */
+    for (int v = 0; v < T; v++) {
+        double mn = INFINITY, mx = -INFINITY;
+        for (int64_t i = 0; i < n; i++) {
+            if (split[i] != SCARP_SPLIT_TRAIN) continue;
+            for (int d = 0; d < N; d++) {
+                float x = raw_seq[((size_t)i * N + d) * T + v];
+                if (x < mn) mn = x;
+                if (x > mx) mx = x;
+            }
+        }
+        norm->seq_min[v] = (float)mn;
+        norm->seq_max[v] = (float)mx;
+    }
+    if (norm->S) {
+        double s[64];
+        for (int k = 0; k < norm->S; k++) norm->sum_min[k] = INFINITY, norm->sum_max[k] = -INFINITY;
+        for (int64_t i = 0; i < n; i++) {
+            if (split[i] != SCARP_SPLIT_TRAIN) continue;
+            raw_summaries(norm, raw_seq + (size_t)i * N * T, s);
+            for (int k = 0; k < norm->S; k++) {
+                if (s[k] < norm->sum_min[k]) norm->sum_min[k] = (float)s[k];
+                if (s[k] > norm->sum_max[k]) norm->sum_max[k] = (float)s[k];
+            }
+        }
+    }
+}
+
 scarp_status scarp_norm_fit(scarp_norm *norm, const scarp_stack *stack, int64_t n, int patch, const float *raw,
                             int N, int T, const char *const *var_names, const float *raw_seq, const uint8_t *split)
 {
@@ -216,52 +266,44 @@ scarp_status scarp_norm_fit(scarp_norm *norm, const scarp_stack *stack, int64_t 
             ch->max = (float)lmax[l];
         }
     }
-    /* Channel means of the normalised values over the valid training cells (nodata fill). */
-    #pragma omp parallel for schedule(static)
-    for (int cc = 0; cc < C; cc++) {
-        scarp_norm_channel *ch = &norm->channels[cc];
-        double sum = 0;
-        int64_t cnt = 0;
-        for (int64_t i = 0; i < n; i++) {
-            if (split[i] != SCARP_SPLIT_TRAIN) continue;
-            const float *p = raw + ((size_t)i * L + ch->layer) * HW;
-            for (size_t k = 0; k < HW; k++)
-                if (!isnan(p[k])) sum += channel_value(ch, p[k]), cnt++;
-        }
-        ch->mean = cnt ? (float)(sum / (double)cnt) : 0.0f;
-    }
-    /* Temporal: min–max of daily values per variable, then of the summaries. */
-    for (int v = 0; v < T; v++) {
-        snprintf(norm->var_names[v], 32, "%s", var_names[v]);
-        double mn = INFINITY, mx = -INFINITY;
-        for (int64_t i = 0; i < n; i++) {
-            if (split[i] != SCARP_SPLIT_TRAIN) continue;
-            for (int d = 0; d < N; d++) {
-                float x = raw_seq[((size_t)i * N + d) * T + v];
-                if (x < mn) mn = x;
-                if (x > mx) mx = x;
-            }
-        }
-        norm->seq_min[v] = (float)mn;
-        norm->seq_max[v] = (float)mx;
-    }
-    if (norm->S) {
-        summary_names_fill(norm);
-        double s[64];
-        for (int k = 0; k < norm->S; k++) norm->sum_min[k] = INFINITY, norm->sum_max[k] = -INFINITY;
-        for (int64_t i = 0; i < n; i++) {
-            if (split[i] != SCARP_SPLIT_TRAIN) continue;
-            raw_summaries(norm, raw_seq + (size_t)i * N * T, s);
-            for (int k = 0; k < norm->S; k++) {
-                if (s[k] < norm->sum_min[k]) norm->sum_min[k] = (float)s[k];
-                if (s[k] > norm->sum_max[k]) norm->sum_max[k] = (float)s[k];
-            }
-        }
-    }
+    for (int v = 0; v < T; v++) snprintf(norm->var_names[v], 32, "%s", var_names[v]);
+    if (norm->S) summary_names_fill(norm);
+    fit_means_and_temporal(norm, n, raw, raw_seq, split);
     return SCARP_OK;
 fail:
     scarp_norm_free(norm);
     return st;
+}
+
+scarp_status scarp_norm_refit(scarp_norm *norm, const scarp_norm *layout, int64_t n, const float *raw,
+                              const float *raw_seq, const uint8_t *split)
+{
+    int64_t n_train = 0;
+    for (int64_t i = 0; i < n; i++) n_train += split[i] == SCARP_SPLIT_TRAIN;
+    if (n_train == 0) return scarp_fail(SCARP_ERR_INPUT, "normalisation: the training rows are empty");
+    scarp_status st = scarp_norm_copy(norm, layout);
+    if (st) return st;
+    const int L = norm->L;
+    const size_t HW = (size_t)norm->patch * norm->patch;
+    #pragma omp parallel for schedule(static)
+    for (int c = 0; c < norm->C; c++) {
+        scarp_norm_channel *ch = &norm->channels[c];
+        if (ch->kind != SCARP_CHANNEL_VALUE) continue;
+        double mn = INFINITY, mx = -INFINITY;
+        for (int64_t i = 0; i < n; i++) {
+            if (split[i] != SCARP_SPLIT_TRAIN) continue;
+            const float *p = raw + ((size_t)i * L + ch->layer) * HW;
+            for (size_t k = 0; k < HW; k++) {
+                if (isnan(p[k])) continue;
+                mn = fmin(mn, p[k]);
+                mx = fmax(mx, p[k]);
+            }
+        }
+        ch->min = isfinite(mn) ? (float)mn : 0.0f;
+        ch->max = isfinite(mx) ? (float)mx : 0.0f;
+    }
+    fit_means_and_temporal(norm, n, raw, raw_seq, split);
+    return SCARP_OK;
 }
 
 void scarp_norm_apply_window(const scarp_norm *norm, const float *raw, int64_t h, int64_t w, float *out)

@@ -595,6 +595,9 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
         if (T) scarp_norm_apply_sequence(&d.norm, rs, d.seq + (size_t)i * N * T);
         scarp_norm_tabular(&d.norm, pt, rs, d.tab + (size_t)i * d.F);
     }
+    d.raw = raw; /* kept for per-fold normalisation */
+    d.raw_seq = raw_seq;
+    raw = raw_seq = NULL;
     if ((st = build_names_and_factors(&d)) != SCARP_OK) goto end;
     scarp_debug("prepare: %-16s done at %.2f s", "normalisation", scarp_now() - t0);
     if ((st = scarp_grid_copy(&d.grid, g)) != SCARP_OK) goto end;

@@ -137,6 +137,8 @@ static const key_def KEYS[] = {
     {"split", "block_size", K_DOUBLE, F(block_size), 1e-9, 1e12, NULL, 0},
     {"split", "blocks", K_ENUM, F(split_blocks), 0, 0, "kmeans squares", 0},
     {"split", "clusters", K_INT, F(split_clusters), 0, 100000, NULL, 0},
+    {"split", "buffer", K_DOUBLE, F(split_buffer), 0, 1e12, NULL, 0},
+    {"split", "compare", K_ENUM, F(split_compare), 0, 0, "none random", 0},
 
     {"model", "models", K_LIST, F(models), 0, 0, MODEL_NAMES, 0},
     {"model", "patch", K_INT, F(patch), 1, 512, NULL, 0},
@@ -148,8 +150,9 @@ static const key_def KEYS[] = {
     {"model", "recurrent_dropout", K_DOUBLE, F(recurrent_dropout), 0, 0.999, NULL, 0},
     {"model", "select", K_ENUM, F(select), 0, 0, "val_bce val_loss", 0},
     {"model", "trees", K_INT, F(trees), 1, 100000, NULL, 0},
+    {"model", "logreg_c", K_DOUBLE, F(logreg_c), 0, 1e12, NULL, 0},
 
-    {"map", "model", K_ENUM, F(map_model), 0, 0, MODEL_NAMES, 0},
+    {"map", "model", K_ENUM, F(map_model), 0, 0, "best cnn_lstm cnn lstm mlp svm tree forest logreg boost", 0},
     {"map", "classes", K_INT, F(map_classes), 3, 5, NULL, 0},
     {"map", "breaks", K_ENUM, F(map_breaks), 0, 0, "natural quantile equal target fixed", 0},
     {"map", "thresholds", K_SPECIAL, F(map_thresholds), 0, 0, NULL, 0},
@@ -213,7 +216,10 @@ void scarp_config_defaults(scarp_config *c)
     c->recurrent_dropout = 0.2;
     strcpy(c->select, "val_bce");
     c->trees = 500;
-    strcpy(c->map_model, "cnn_lstm");
+    c->logreg_c = 0;
+    c->split_buffer = 0;
+    strcpy(c->split_compare, "none");
+    strcpy(c->map_model, "best");
     c->map_classes = 4;
     strcpy(c->map_breaks, "natural");
     strcpy(c->map_date, "auto");

@@ -8,6 +8,7 @@
  * curves (Chung & Fabbri 2003), the quicklook, the QGIS style and summary.json. */
 #define _POSIX_C_SOURCE 200809L
 #include "scarp/map.h"
+#include "scarp/report.h"
 #include "scarp/alloc.h"
 #include "scarp/classic.h"
 #include "scarp/dataset.h"
@@ -663,6 +664,11 @@ static scarp_status job_setup(map_job *job, const scarp_config *cfg, const char 
     const char *ens = o && o->ensemble ? o->ensemble : cfg->map_ensemble[0] ? cfg->map_ensemble : "auto";
     if (strcmp(ens, "auto") && strcmp(ens, "on") && strcmp(ens, "off"))
         return scarp_fail(SCARP_ERR_INPUT, "ensemble '%s': expected auto, on or off", ens);
+    char best[64];
+    if (!strcmp(name, "best")) { /* the model with the highest mean inner-validation AUC */
+        if ((st = scarp_best_model(out_dir, best, sizeof best))) return st;
+        name = best;
+    }
     if ((st = load_models(job, out_dir, name, ens, resolved, rsize))) return st;
     const scarp_norm *n0 = &job->models[0].norm;
     job->C = n0->C, job->N = n0->N, job->T = n0->T, job->S = n0->S, job->F = n0->C + n0->S;

@@ -96,9 +96,25 @@ static scarp_status read_history(const char *path, scarp_report_model *rm)
     return SCARP_OK;
 }
 
+/* A number field of a history.json, NAN when the file or field is missing. */
+static double history_number(const char *path, const char *key)
+{
+    char *text = NULL;
+    if (!scarp_file_exists(path) || scarp_read_file(path, &text, NULL)) {
+        scarp_clear_error();
+        return NAN;
+    }
+    cJSON *root = cJSON_Parse(text);
+    scarp_free(text);
+    cJSON *v = root ? cJSON_GetObjectItem(root, key) : NULL;
+    double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    cJSON_Delete(root);
+    return x;
+}
+
 /* Threshold on validation, metrics on test, for the rows of `split`. */
 static scarp_status score_split(scarp__any_model *m, const scarp_dataset *ds, const uint8_t *split, scarp_metrics *met,
-                                double *thr, double *pred_seconds, float **test_prob_out)
+                                double *thr, double *pred_seconds, float **test_prob_out, double fixed_thr)
 {
     size_t *va = NULL, *te = NULL, nva = 0, nte = 0;
     float *pv = NULL, *pt = NULL;
@@ -122,7 +138,8 @@ static scarp_status score_split(scarp__any_model *m, const scarp_dataset *ds, co
     for (size_t k = 0; k < nva; k++) yv[k] = ds->label[va[k]];
     for (size_t k = 0; k < nte; k++) yt[k] = ds->label[te[k]];
     *thr = 0.5;
-    if (nva) {
+    if (isfinite(fixed_thr)) *thr = fixed_thr; /* chosen at training time, before a refit */
+    else if (nva) {
         if ((st = scarp__any_predict_rows(m, ds, va, nva, pv))) goto end;
         *thr = scarp_threshold_choose(pv, yv, nva, SCARP_THRESHOLD_F1);
     }
@@ -156,6 +173,10 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
     scarp_report_model *models = scarp_calloc(SCARP_REPORT_MAX_MODELS, sizeof *models);
     uint8_t *split = scarp_malloc((size_t)(ds.n ? ds.n : 1));
     size_t *te = NULL, nte = 0;
+    float *main_prob = NULL;
+    double *oof = NULL;
+    int *oof_n = NULL;
+    char pnames[SCARP_REPORT_MAX_MODELS][32];
     float *P0 = NULL, *S0 = NULL, *T0 = NULL, *P = NULL, *S = NULL, *T = NULL, *tprob = NULL;
     uint8_t *yt = NULL;
     char *config_text = NULL, *summary = NULL;
@@ -187,6 +208,17 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
     if ((st = scarp_views_init(&views, cfg, &ds, te, nte))) goto end;
     int runs = scarp_dataset_n_runs(&ds);
     if (runs < 2) runs = 0;
+    const size_t NM = (size_t)SCARP_REPORT_MAX_MODELS * (size_t)ds.n + 1;
+    main_prob = scarp_malloc(NM * sizeof *main_prob);
+    if (runs && ds.folds > 1) {
+        oof = scarp_calloc(NM, sizeof *oof);
+        oof_n = scarp_calloc(NM, sizeof *oof_n);
+    }
+    if (!main_prob || (runs && ds.folds > 1 && (!oof || !oof_n))) {
+        st = SCARP_ERR_NOMEM;
+        goto end;
+    }
+    for (size_t k = 0; k < NM; k++) main_prob[k] = NAN;
 
     for (int i = 0; i < cfg->n_models && nm < SCARP_REPORT_MAX_MODELS; i++) {
         const char *name = cfg->models[i];
@@ -209,8 +241,10 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
         if ((st = scarp__any_load(&am, path))) goto end;
         scarp_free(tprob);
         tprob = NULL;
-        if ((st = score_split(&am, &ds, split, &rm->test, &rm->val_threshold, &rm->predict_seconds, &tprob))) goto end;
+        if ((st = score_split(&am, &ds, split, &rm->test, &rm->val_threshold, &rm->predict_seconds, &tprob, NAN))) goto end;
         if ((st = scarp_views_add_model(&views, name, tprob))) goto end;
+        snprintf(pnames[nm - 1], sizeof pnames[0], "%s", name);
+        for (size_t k = 0; k < nte; k++) main_prob[(size_t)(nm - 1) * ds.n + te[k]] = tprob[k];
         double *thr = NULL;
         int ranked = rm->test.n_pos > 0 && rm->test.n_neg > 0;
         if (!ranked)
@@ -264,16 +298,28 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
                 if ((st = scarp__stage_model_path(path, sizeof path, out, name, r, &ds, "model"))) break;
                 if (!scarp_file_exists(path)) continue;
                 scarp_metrics mm;
-                double th;
-                if ((st = scarp__any_load(&am, path))) break;
+                double th, fixed = NAN;
+                float *fp = NULL;
+                char hp[4096];
+                /* each fold model carries the normalisation fitted on its own training rows */
+                if ((st = scarp__any_load_norm(&am, path, &ds))) break;
+                if ((st = scarp__stage_model_path(hp, sizeof hp, out, name, r, &ds, "history.json"))) break;
+                fixed = history_number(hp, "val_threshold");
                 if (!(st = scarp__stage_split(cfg, &ds, r, rs, NULL)))
-                    st = score_split(&am, &ds, rs, &mm, &th, NULL, NULL);
+                    st = score_split(&am, &ds, rs, &mm, &th, NULL, &fp, fixed);
                 scarp__any_free(&am);
+                if (!st && oof) { /* out-of-fold probabilities, averaged over repeats */
+                    size_t k = 0;
+                    for (int64_t j = 0; j < ds.n; j++)
+                        if (rs[j] == SCARP_SPLIT_TEST) oof[(size_t)(nm - 1) * ds.n + j] += fp[k++], oof_n[(size_t)(nm - 1) * ds.n + j]++;
+                }
+                scarp_free(fp);
                 if (st) break;
                 for (int k = 0; k < SCARP_RUNM_N; k++) rm->run_values[k][r] = scarp_report_run_metric(&mm, k);
                 have++;
             }
             scarp_free(rs);
+            if (!st && ds.raw) st = scarp_dataset_apply_norm(&ds, &ds.norm); /* back to the main split's */
             if (st) goto end;
             if (have < runs) scarp_warn("evaluate: %s: %d of %d fold/repeat models found", name, have, runs);
             rm->n_runs = runs;
@@ -285,6 +331,9 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
         goto end;
     }
     if ((st = scarp_views_finish(&views))) goto end;
+    if (oof)
+        for (size_t k = 0; k < (size_t)nm * (size_t)ds.n; k++) oof[k] = oof_n[k] ? oof[k] / oof_n[k] : NAN;
+    if ((st = scarp__write_predictions(out, &ds, split, (const char(*)[32])pnames, nm, main_prob, oof))) goto end;
     size_t n;
     if (cfg->config_path[0] && scarp_read_file(cfg->config_path, &config_text, &n)) {
         config_text = NULL;
@@ -334,6 +383,9 @@ end:
     scarp_free(T);
     scarp_free(yt);
     scarp_free(tprob);
+    scarp_free(main_prob);
+    scarp_free(oof);
+    scarp_free(oof_n);
     scarp_free(config_text);
     scarp_free(summary);
     scarp_dataset_free(&ds);

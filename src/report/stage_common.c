@@ -7,6 +7,7 @@
 #include "scarp/eval.h"
 #include "scarp/fsutil.h"
 #include "scarp/log.h"
+#include "data/samples.h"
 #include "stage_internal.h"
 
 scarp_status scarp__stage_dataset(const scarp_config *cfg, const char *out, int prepare, scarp_progress *p,
@@ -35,27 +36,68 @@ scarp_status scarp__stage_model_path(char *path, size_t size, const char *out, c
     return scarp_path_join(path, size, out, file);
 }
 
-scarp_status scarp__stage_split(const scarp_config *cfg, const scarp_dataset *ds, int run, uint8_t *split,
-                                size_t *excluded)
+/* The inner split of an outer fold's training rows (split[i] == TRAIN on entry): stratified
+ * by class, by spatial blocks when [split] method = spatial, in the proportions of [split]
+ * train : val; seeded per run so every model of one run sees the same inner split. */
+static scarp_status inner_split(const scarp_config *cfg, const scarp_dataset *ds, int run, uint8_t *split)
+{
+    int64_t m = 0;
+    for (int64_t i = 0; i < ds->n; i++) m += split[i] == SCARP_SPLIT_TRAIN;
+    uint8_t *lab = scarp_malloc((size_t)(m ? m : 1)), *sub = scarp_malloc((size_t)(m ? m : 1));
+    int32_t *blk = scarp_malloc(sizeof(int32_t) * (size_t)(m ? m : 1));
+    scarp_status st = SCARP_OK;
+    if (!lab || !sub || !blk) st = SCARP_ERR_NOMEM;
+    if (!st) {
+        m = 0;
+        for (int64_t i = 0; i < ds->n; i++)
+            if (split[i] == SCARP_SPLIT_TRAIN) lab[m] = ds->label[i], blk[m] = ds->block[i], m++;
+        const double tr = cfg->split_train, va = cfg->split_val > 0 ? cfg->split_val : 0.15;
+        const uint64_t stream = 0x494e00ull + (uint64_t)run; /* "IN" */
+        if (!strcmp(cfg->split_method, "spatial"))
+            st = scarp_split_blocks_stratified(lab, blk, m, tr / (tr + va), va / (tr + va), 0, cfg->seed, stream, sub);
+        else
+            st = scarp_split_random(lab, m, tr / (tr + va), va / (tr + va), 0, cfg->seed, stream, sub);
+    }
+    if (!st) {
+        m = 0;
+        for (int64_t i = 0; i < ds->n; i++)
+            if (split[i] == SCARP_SPLIT_TRAIN) split[i] = sub[m++] == SCARP_SPLIT_VAL ? SCARP_SPLIT_VAL : SCARP_SPLIT_TRAIN;
+    }
+    scarp_free(lab);
+    scarp_free(sub);
+    scarp_free(blk);
+    return st;
+}
+
+scarp_status scarp__stage_outer_split(const scarp_config *cfg, const scarp_dataset *ds, int run, uint8_t *split,
+                                      size_t *excluded)
 {
     if (excluded) *excluded = 0;
     scarp_status st;
     if (run < 0) memcpy(split, ds->split, (size_t)ds->n);
     else if ((st = scarp_dataset_run_split(ds, run, split))) return st;
-    if (strcmp(cfg->split_method, "spatial") || !(cfg->block_size > 0)) return SCARP_OK;
+    if (!(cfg->split_buffer > 0)) return SCARP_OK;
     int *role = scarp_malloc((size_t)(ds->n ? ds->n : 1) * sizeof *role);
     if (!role) return SCARP_ERR_NOMEM;
     for (int64_t i = 0; i < ds->n; i++) role[i] = split[i];
     /* training and validation rows both keep their distance from the test rows */
     st = scarp_cv_spatial_buffer(ds->x, ds->y, (size_t)ds->n, role, SCARP_SPLIT_TRAIN, SCARP_SPLIT_TEST, 3,
-                                 cfg->block_size, excluded);
+                                 cfg->split_buffer, excluded);
     size_t ev = 0;
     if (!st) st = scarp_cv_spatial_buffer(ds->x, ds->y, (size_t)ds->n, role, SCARP_SPLIT_VAL, SCARP_SPLIT_TEST, 3,
-                                          cfg->block_size, &ev);
+                                          cfg->split_buffer, &ev);
     if (excluded) *excluded += ev;
     for (int64_t i = 0; i < ds->n; i++) split[i] = (uint8_t)role[i];
     scarp_free(role);
     return st;
+}
+
+scarp_status scarp__stage_split(const scarp_config *cfg, const scarp_dataset *ds, int run, uint8_t *split,
+                                size_t *excluded)
+{
+    scarp_status st = scarp__stage_outer_split(cfg, ds, run, split, excluded);
+    if (st || run < 0 || ds->folds < 2) return st;
+    return inner_split(cfg, ds, run, split);
 }
 
 scarp_status scarp__stage_rows(const uint8_t *split, int64_t n, int s, size_t **idx, size_t *count)
@@ -88,6 +130,32 @@ scarp_status scarp__any_load(scarp__any_model *m, const char *path)
     }
     scarp_status st = scarp_model_load(path, &m->nn, NULL, NULL);
     if (!st) m->kind = m->nn.spec.kind;
+    return st;
+}
+
+scarp_status scarp__any_load_norm(scarp__any_model *m, const char *path, scarp_dataset *ds)
+{
+    memset(m, 0, sizeof *m);
+    void *blob = NULL;
+    size_t bytes = 0;
+    scarp_status st;
+    if (scarp_classic_file_is(path)) {
+        m->is_classic = 1;
+        st = scarp_classic_load(&m->cls, path, &blob, &bytes);
+    } else {
+        st = scarp_model_load(path, &m->nn, &blob, &bytes);
+        if (!st) m->kind = m->nn.spec.kind;
+    }
+    if (!st && ds->raw && blob) {
+        scarp_norm norm;
+        scarp_norm_init(&norm);
+        st = scarp_norm_deserialize(&norm, blob, bytes);
+        if (st) st = scarp_fail(st, "%s: %s", path, scarp_last_error());
+        else st = scarp_dataset_apply_norm(ds, &norm);
+        scarp_norm_free(&norm);
+    }
+    scarp_free(blob);
+    if (st) scarp__any_free(m);
     return st;
 }
 

@@ -18,10 +18,17 @@ scarp_status scarp__stage_dataset(const scarp_config *cfg, const char *out, int 
 /* OUT/models/NAME.model (run < 0) or OUT/models/NAME.rR.fF.model; ext = "model" | "history.json". */
 scarp_status scarp__stage_model_path(char *path, size_t size, const char *out, const char *name, int run,
                                      const scarp_dataset *ds, const char *ext);
-/* The split of run `run` (-1 = main) with, for [split] method = spatial, training rows within
- * block_size of a test row set to 3 (excluded). *excluded (may be NULL) gets their count. */
+/* The split of run `run` (-1 = main): 0 train, 1 val, 2 test, 3 left out by [split]
+ * buffer (training and validation rows within that distance of a test row). For an outer
+ * fold of k-fold CV the test rows are the fold, and the rows of the other k − 1 folds are
+ * split again (stratified; by spatial blocks when method = spatial) into inner train and
+ * inner val, the only validation any model of that fold sees. *excluded (may be NULL)
+ * gets the buffer's count. */
 scarp_status scarp__stage_split(const scarp_config *cfg, const scarp_dataset *ds, int run, uint8_t *split,
                                 size_t *excluded);
+/* The same without the inner split: the outer fold's training rows are all 0. */
+scarp_status scarp__stage_outer_split(const scarp_config *cfg, const scarp_dataset *ds, int run, uint8_t *split,
+                                      size_t *excluded);
 /* Rows with split == s, in order; *idx scarp_malloc'd. */
 scarp_status scarp__stage_rows(const uint8_t *split, int64_t n, int s, size_t **idx, size_t *count);
 
@@ -35,6 +42,9 @@ typedef struct {
 /* 1 if name is a network kind (fills *kind), 0 if a baseline, -1 if unknown (error set). */
 int scarp__stage_family(const char *name, scarp_model_kind *kind);
 scarp_status scarp__any_load(scarp__any_model *m, const char *path);
+/* Loads a model and re-normalises ds with the normalisation stored in its file (when the
+ * dataset keeps raw inputs): fold models are scored exactly as they were trained. */
+scarp_status scarp__any_load_norm(scarp__any_model *m, const char *path, scarp_dataset *ds);
 void scarp__any_free(scarp__any_model *m);
 /* Predicts rows `idx` (count) of the dataset: gathers them into contiguous buffers. */
 scarp_status scarp__any_predict_rows(scarp__any_model *m, const scarp_dataset *ds, const size_t *idx, size_t count,
@@ -45,5 +55,11 @@ scarp_status scarp__any_predict(scarp__any_model *m, const float *patches, const
 /* Gathers rows idx into patches / seq / tab buffers (each may be NULL to skip). */
 void scarp__stage_gather(const scarp_dataset *ds, const size_t *idx, size_t count, float *patches, float *seq,
                          float *tab);
+
+/* OUT/predictions.csv and OUT/samples.gpkg: every sample with its split, folds and each
+ * model's main-split test probability (main_prob: nm × n, NaN off the test rows) and
+ * out-of-fold probability (oof: nm × n, NaN where missing; NULL without CV). */
+scarp_status scarp__write_predictions(const char *out, const scarp_dataset *ds, const uint8_t *split,
+                                      const char (*names)[32], int nm, const float *main_prob, const double *oof);
 
 #endif

@@ -158,7 +158,11 @@ scarp_status scarp_run_stage_key_model(const scarp_config *c, const char *prepar
         HASH_STR(h, c, select);
     } else if (!strcmp(model, "forest") || !strcmp(model, "gboost")) {
         HASH_FIELD(h, c, trees);
+    } else if (!strcmp(model, "logreg")) {
+        HASH_FIELD(h, c, logreg_c);
     }
+    HASH_FIELD(h, c, split_buffer); /* which rows train every model */
+    HASH_STR(h, c, split_compare);
     scarp_hash_end(h, key);
     return SCARP_OK;
 }
@@ -293,17 +297,21 @@ scarp_status scarp_run(const scarp_config *cfg, const char *out_dir, const scarp
     t0 = scarp_now();
     {
         int mi = -1;
+        char mname[64];
+        snprintf(mname, sizeof mname, "%s", cfg->map_model);
+        if (!strcmp(mname, "best") && (st = scarp_best_model(out_dir, mname, sizeof mname))) goto end;
         for (int i = 0; i < cfg->n_models; i++)
-            if (!strcmp(cfg->models[i], cfg->map_model)) mi = i;
+            if (!strcmp(cfg->models[i], mname)) mi = i;
         if (mi < 0) {
             st = scarp_fail(SCARP_ERR_INPUT, "%s: [map] model = %s is not among [model] models", cfg->config_path,
-                            cfg->map_model);
+                            mname);
             goto end;
         }
         scarp_hash *h;
         if ((st = scarp_hash_begin(&h))) goto end;
         scarp_hash_update_str(h, keys[mi]);
         HASH_STR(h, cfg, map_model);
+        scarp_hash_update_str(h, mname);
         HASH_FIELD(h, cfg, map_classes);
         HASH_STR(h, cfg, map_breaks);
         HASH_FIELD(h, cfg, map_thresholds);
@@ -314,8 +322,8 @@ scarp_status scarp_run(const scarp_config *cfg, const char *out_dir, const scarp
         if (opts->force || strcmp(stage_key(manifest, "map"), map_key) || !products_exist(out_dir, map_products)) {
             stage_clear(manifest, "map");
             if ((st = manifest_save(manifest, manifest_path))) goto end;
-            scarp_info("== map %s", cfg->map_model);
-            if ((st = scarp_map_run(cfg, out_dir, cfg->map_model, opts->progress))) goto end;
+            scarp_info("== map %s%s", mname, strcmp(cfg->map_model, "best") ? "" : " (best by validation)");
+            if ((st = scarp_map_run(cfg, out_dir, mname, opts->progress))) goto end;
             stage_set(manifest, "map", map_key);
             if ((st = manifest_save(manifest, manifest_path))) goto end;
             res->mapped = 1;
