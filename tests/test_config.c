@@ -49,7 +49,7 @@ static void test_defaults(void)
     CHECK_NEAR(c.recurrent_dropout, 0.2, 0);
     CHECK(strcmp(c.select, "val_bce") == 0);
     CHECK_EQ_INT(c.trees, 500);
-    CHECK(strcmp(c.map_model, "cnn_lstm") == 0);
+    CHECK(strcmp(c.map_model, "best") == 0);
     CHECK_EQ_INT(c.map_classes, 4);
     CHECK(strcmp(c.map_breaks, "natural") == 0);
     CHECK(strcmp(c.map_date, "auto") == 0);
