@@ -466,8 +466,8 @@ scarp_status scarp_train_run_ex(const scarp_config *cfg, const char *out, const 
         st = SCARP_ERR_NOMEM;
         goto end;
     }
+    if ((st = check_splits(cfg, &ds, runs, split))) goto end; /* before anything is written */
     if ((st = scarp_path_join(dir, sizeof dir, out, "models")) || (st = scarp_mkdir_p(dir))) goto end;
-    if ((st = check_splits(cfg, &ds, runs, split))) goto end;
     if (runs && !ds.raw)
         scarp_warn("train: %s/dataset.bin keeps no raw inputs (an older scarp made it): the folds share the main "
                    "split's normalisation; run `scarp prepare` again for per-fold normalisation", out);
