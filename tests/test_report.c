@@ -247,6 +247,10 @@ static void test_outputs(void)
     CHECK_EQ_INT(imgs, 8);
     CHECK(strstr(text, "out = run &lt;&amp;&gt; &quot;quoted&quot;") != NULL);
     CHECK(strstr(text, "Success-rate curve") != NULL && strstr(text, "0.864") != NULL);
+    { /* the report opens with the cross-validated table, the single split after it */
+        const char *cv = strstr(text, "<h2>Cross-validation"), *one = strstr(text, "<h2>One split");
+        CHECK_MSG(cv && one && cv < one, "cross-validation table first");
+    }
     /* issue 18: no Kerman table unless the study asks for it ([report] reference = kerman) */
     CHECK_MSG(strstr(text, "Beside the reference study") == NULL, "a report without [report] reference shows the Kerman table");
     scarp_free(text);
@@ -265,10 +269,17 @@ static void test_outputs(void)
     scarp_report_print_table(&r, f);
     rewind(f);
     char line[512];
-    int rows = 0;
-    while (fgets(line, sizeof line, f)) rows += !strncmp(line, "cnn_lstm", 8) || !strncmp(line, "forest", 6);
+    int rows = 0, first_cv = -1, first_split = -1, ln = 0;
+    while (fgets(line, sizeof line, f)) {
+        rows += !strncmp(line, "cnn_lstm", 8) || !strncmp(line, "forest", 6);
+        if (first_cv < 0 && strstr(line, "(cross-validation")) first_cv = ln;
+        if (first_split < 0 && strstr(line, "AUC 95% (DeLong)")) first_split = ln;
+        ln++;
+    }
     fclose(f);
-    CHECK_EQ_INT(rows, 2);
+    CHECK_EQ_INT(rows, 4); /* each model in the cross-validation table, then in the single split's */
+    CHECK_MSG(first_cv >= 0 && first_split > first_cv, "the table opens with cross-validation (lines %d, %d)", first_cv,
+              first_split);
     for (int k = 0; k < NM; k++) scarp_report_model_free(&models[k]);
 
     /* a bad hook file is a clear error naming it */

@@ -121,6 +121,7 @@ typedef struct {
     const char *data_summary;      /* prepare_summary.txt (may be NULL) */
     const char *split_method;      /* "random" | "spatial" */
     const char *threshold_rule;    /* "max F1 on validation" */
+    const char *map_choice;        /* which model the map uses and why (models/best.json); NULL: not said */
     const char *reference;         /* "kerman": the published study's figures beside ours; NULL/"none": not shown */
     uint64_t seed;
     int folds, repeats;

@@ -361,6 +361,22 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
         rep.n_test += split[i] == SCARP_SPLIT_TEST;
         rep.n_test_pos += split[i] == SCARP_SPLIT_TEST && ds.label[i];
     }
+    char choice[512] = "";
+    { /* [map] model = best: say which and why */
+        char bp[4096], *bt = NULL;
+        if (!strcmp(cfg->map_model, "best") && !scarp_path_join(bp, sizeof bp, out, "models/best.json") &&
+            scarp_file_exists(bp) && !scarp_read_file(bp, &bt, NULL)) {
+            cJSON *bj = cJSON_Parse(bt);
+            const cJSON *why = bj ? cJSON_GetObjectItem(bj, "reason") : NULL;
+            if (cJSON_IsString(why)) snprintf(choice, sizeof choice, "[map] model = best: %s.", why->valuestring);
+            cJSON_Delete(bj);
+        } else if (strcmp(cfg->map_model, "best")) {
+            snprintf(choice, sizeof choice, "[map] model = %s (set in the configuration).", cfg->map_model);
+        }
+        scarp_free(bt);
+        scarp_clear_error();
+    }
+    rep.map_choice = choice[0] ? choice : NULL;
     rep.n_models = nm;
     rep.models = models;
     rep.views = &views;

@@ -258,6 +258,21 @@ static const struct { const char *model; double acc, prec, rec, f1, auc; } study
 void scarp_report_print_table(const scarp_report *r, FILE *f)
 {
     const int kerman = r->reference && !strcmp(r->reference, "kerman"); /* [report] reference */
+    int cv = 0;
+    for (int i = 0; i < r->n_models; i++) cv |= r->models[i].n_runs > 1;
+    if (cv) { /* cross-validation first */
+        fprintf(f, "%-10s %7s %7s %17s %9s %7s %7s   (cross-validation: mean over %d folds x %d repeats)\n", "model",
+                "AUC", "sd", "95% interval", "accuracy", "F1", "Brier", r->folds, r->repeats);
+        for (int i = 0; i < r->n_models; i++) {
+            const scarp_report_model *m = &r->models[i];
+            if (m->n_runs < 2) continue;
+            const scarp_summary *s = m->run_summary;
+            fprintf(f, "%-10s %7.3f %7.3f   [%6.3f, %6.3f] %9.3f %7.3f %7.3f\n", m->name, s[SCARP_RUNM_AUC].mean,
+                    s[SCARP_RUNM_AUC].sd, s[SCARP_RUNM_AUC].lo, s[SCARP_RUNM_AUC].hi, s[SCARP_RUNM_ACCURACY].mean,
+                    s[SCARP_RUNM_F1].mean, s[SCARP_RUNM_BRIER].mean);
+        }
+        fprintf(f, "\n");
+    }
     fprintf(f, "%-10s %8s %9s %8s %8s %8s %17s   %s\n", "model", "accuracy", "precision", "recall", "F1", "AUC",
             "AUC 95% (DeLong)", kerman ? "study AUC" : "");
     for (int i = 0; i < r->n_models; i++) {
