@@ -38,11 +38,13 @@ const char *scarp__manifest_stage_key(const cJSON *manifest, const char *stage)
 
 int scarp__manifest_stage_set(cJSON *manifest, const char *stage, const char *key)
 {
-    cJSON *stages = cJSON_GetObjectItemCaseSensitive(manifest, "stages");
-    if (!cJSON_IsObject(stages)) {
+    cJSON *stages;
+    /* a "stages" that is not an object is dropped, and so is every one after it until an
+     * object comes first: lookups take the first member of a name (fuzz finding
+     * tests/fuzz/crashes/manifest_stages_twice.json: {"stages":"x","stages":{...}}) */
+    while ((stages = cJSON_GetObjectItemCaseSensitive(manifest, "stages")) && !cJSON_IsObject(stages))
         cJSON_DeleteItemFromObjectCaseSensitive(manifest, "stages");
-        if (!(stages = cJSON_AddObjectToObject(manifest, "stages"))) return -1;
-    }
+    if (!stages && !(stages = cJSON_AddObjectToObject(manifest, "stages"))) return -1;
     /* every copy: a hand-edited file may name a stage twice */
     while (cJSON_GetObjectItemCaseSensitive(stages, stage)) cJSON_DeleteItemFromObjectCaseSensitive(stages, stage);
     return cJSON_AddStringToObject(stages, stage, key) ? 0 : -1;
