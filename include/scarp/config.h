@@ -110,6 +110,10 @@ typedef struct {
     char select[16];                   /* "val_bce" | "val_loss" */
     int trees;                         /* forest: 500 */
     double logreg_c;                   /* logistic regression inverse L2 strength; 0 = tune */
+    char tune[8];                      /* networks: "auto" (grid + early stopping) | "none" */
+    int patience;                      /* tune = auto: early-stopping patience in epochs, 10 */
+    char augment[16];                  /* "none" | "dihedral" (cnn, cnn_lstm) */
+    int ensemble;                      /* networks: seeds averaged, 1 */
 
     /* [map] */
     char map_model[32];               /* "cnn_lstm" */

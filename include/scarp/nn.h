@@ -182,6 +182,15 @@ typedef struct {
     scarp_select select; /* SCARP_SELECT_VAL_BCE */
     uint64_t seed;       /* shuffling and dropout masks */
     scarp_progress *progress; /* one step per epoch; NULL = silent; can cancel */
+    int patience;        /* 0 = run every epoch; else stop when the selection score has not
+                            improved for this many epochs (early stopping) */
+    int bn_population;   /* 0 = keep the BN moving averages; else before every validation
+                            replace them by the population statistics of the current weights
+                            over up to this many training rows (evenly spaced in train_idx) */
+    int augment;         /* 0 none; 1 dihedral: each training patch takes one of the 8
+                            rotations/reflections at random (scarp_patch_dihedral) */
+    int n_circular;      /* augment: directional channel pairs (sin, cos of an azimuth) */
+    const int *circular; /* (n_circular, 2) channel indices: sin, cos */
 } scarp_train_options;
 
 void scarp_train_options_default(scarp_train_options *opts);
@@ -217,6 +226,23 @@ scarp_status scarp_model_train(scarp_model *model, const scarp_nn_data *data,
                                const size_t *train_idx, size_t n_train,
                                const size_t *val_idx, size_t n_val,
                                const scarp_train_options *opts, scarp_train_history *hist);
+
+/* Replaces the batch-norm moving averages by the population statistics of the current
+ * weights over rows idx[0..n) (block by block, each block seeing the blocks before it in
+ * eval mode; unbiased variance). No-op for models without a CNN branch. */
+scarp_status scarp_model_bn_population(scarp_model *model, const scarp_nn_data *data, const size_t *idx, size_t n);
+
+/* ---- patch augmentation (augment.c) ----------------------------------------------------
+ * The dihedral group D4 on a square (C, S, S) patch, row 0 = north, column 0 = west:
+ * t = 0..7, t & 3 = number of 90° counter-clockwise rotations (as seen on a north-up map),
+ * t & 4 = a west–east mirror applied before them. Rotation is about the patch's geometric
+ * centre ((S−1)/2, exact for odd S; for even S the sample cell at S/2 moves by one cell).
+ * Directional channels move with the terrain: for an azimuth A clockwise from north (the
+ * aspect of slope_aspect.c, the downslope direction), (sin A, cos A) is the (east, north)
+ * unit vector, so each (sin, cos) pair is multiplied by the same 2×2 matrix as the cell
+ * coordinates: a CCW quarter turn maps (s, c) → (−c, s); the mirror maps (s, c) → (−s, c).
+ *   src, dst: (C, S, S), distinct;  circular: (n_circular, 2) channel pairs sin, cos. */
+void scarp_patch_dihedral(const float *src, float *dst, int C, int S, int t, const int *circular, int n_circular);
 
 /* ---- model file ------------------------------------------------------------------------
  * Little-endian binary:

@@ -52,6 +52,11 @@ typedef struct {
     int n_epochs, best_epoch;      /* best_epoch 0-based */
     double *hist[SCARP_HIST_N];    /* (n_epochs) each, owned; may be NULL */
     double train_seconds, predict_seconds;
+    /* networks (history.json): did not learn under any setting, with the reason; tuning */
+    int did_not_learn;
+    char did_not_learn_reason[96];
+    char tune[8];                  /* "auto" | "none" | "" */
+    int ensemble;                  /* seed members, 0 = unknown */
     /* permutation importance; n_factors = 0 when not computed */
     int n_factors, importance_repeats;
     char (*factor_names)[64];      /* (n_factors) owned */

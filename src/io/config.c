@@ -151,6 +151,10 @@ static const key_def KEYS[] = {
     {"model", "select", K_ENUM, F(select), 0, 0, "val_bce val_loss", 0},
     {"model", "trees", K_INT, F(trees), 1, 100000, NULL, 0},
     {"model", "logreg_c", K_DOUBLE, F(logreg_c), 0, 1e12, NULL, 0},
+    {"model", "tune", K_ENUM, F(tune), 0, 0, "auto none", 0},
+    {"model", "patience", K_INT, F(patience), 1, 100000, NULL, 0},
+    {"model", "augment", K_ENUM, F(augment), 0, 0, "none dihedral", 0},
+    {"model", "ensemble", K_INT, F(ensemble), 1, 64, NULL, 0},
 
     {"map", "model", K_ENUM, F(map_model), 0, 0, "best cnn_lstm cnn lstm mlp svm tree forest logreg boost", 0},
     {"map", "classes", K_INT, F(map_classes), 3, 5, NULL, 0},
@@ -220,6 +224,10 @@ void scarp_config_defaults(scarp_config *c)
     c->split_buffer = 0;
     strcpy(c->split_compare, "none");
     strcpy(c->map_model, "best");
+    strcpy(c->tune, "auto");
+    c->patience = 10;
+    strcpy(c->augment, "none");
+    c->ensemble = 1;
     c->map_classes = 4;
     strcpy(c->map_breaks, "natural");
     strcpy(c->map_date, "auto");

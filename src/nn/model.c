@@ -767,3 +767,85 @@ scarp_status scarp_nn_workspace_new_train(const scarp_model *m, int64_t max_batc
 {
     return nn_workspace_create(m, max_batch, 1, ws);
 }
+
+/* ---- population batch-norm statistics ---------------------------------------------------
+ * The moving averages (momentum 0.99) trail the weights: with a few hundred updates, and
+ * L2 shrinking the conv kernels under every BN (the loss is blind to their scale, so the
+ * penalty shrinks them steadily, Laarhoven 2017 arXiv:1706.05350), the averages describe
+ * older, larger activations and the eval-mode network squashes its outputs. This replaces
+ * them by the exact statistics of the current weights over the given rows, block by block
+ * in eval mode (block k sees blocks < k normalised with their new statistics), as the
+ * network will be used ("precise BN", Wu & Johnson 2021, arXiv:2105.07576). */
+scarp_status scarp_model_bn_population(scarp_model *m, const scarp_nn_data *d, const size_t *idx, size_t n)
+{
+    const scarp_model_spec *s = &m->spec;
+    if (!has_cnn(s) || n == 0) return SCARP_OK;
+    if (!d->patches) return scarp_fail(SCARP_ERR_USAGE, "bn_population: patches are required");
+    const int64_t bs = 64;
+    scarp_nn_workspace *ws = NULL;
+    double *sum = NULL, *sq = NULL;
+    scarp_status st = nn_workspace_create(m, bs, 0, &ws);
+    if (st) return st;
+    const int cmax = s->filters[0] > s->filters[1] ? (s->filters[0] > s->filters[2] ? s->filters[0] : s->filters[2])
+                                                   : (s->filters[1] > s->filters[2] ? s->filters[1] : s->filters[2]);
+    sum = scarp_calloc((size_t)cmax, sizeof *sum);
+    sq = scarp_calloc((size_t)cmax, sizeof *sq);
+    if (!sum || !sq) {
+        st = SCARP_ERR_NOMEM;
+        goto end;
+    }
+    const scarp_nn_data dd = {d->patches, NULL, NULL, NULL, d->n};
+    for (int k = 0; k < 3; k++) {
+        const int co = s->filters[k];
+        const int64_t hw = (int64_t)ws->hp[k] * ws->wp[k];
+        memset(sum, 0, sizeof *sum * (size_t)co);
+        memset(sq, 0, sizeof *sq * (size_t)co);
+        /* shift by the old mean so the sums of squares do not cancel */
+        for (size_t b0 = 0; b0 < n; b0 += (size_t)bs) {
+            const int64_t B = (int64_t)(n - b0 < (size_t)bs ? n - b0 : (size_t)bs);
+            { /* patches only, (B,C,H,W) rows → (C,B,H,W): the CNN blocks need nothing else */
+                const int64_t HW = (int64_t)s->H * s->W;
+                for (int cc = 0; cc < s->C; cc++)
+                    for (int64_t i = 0; i < B; i++)
+                        memcpy(ws->x[0] + ((int64_t)cc * B + i) * HW,
+                               dd.patches + ((int64_t)idx[b0 + (size_t)i] * s->C + cc) * HW, sizeof(float) * HW);
+            }
+            int ci = s->C;
+            for (int j = 0; j <= k; j++) {
+                const int cj = s->filters[j];
+                scarp_conv3x3_forward(ws->y[j], ws->col[j], ws->x[j], m->p.conv_w[j], m->p.conv_b[j], (int)B, ci,
+                                      ws->hin[j], ws->win[j], cj);
+                scarp_relu_forward(ws->y[j], (size_t)cj * B * ws->ho[j] * ws->wo[j]);
+                scarp_maxpool2_forward(ws->pool[j], ws->arg[j], ws->y[j], (int64_t)cj * B, ws->ho[j], ws->wo[j]);
+                if (j < k)
+                    scarp_batchnorm_forward_eval(ws->x[j + 1], ws->pool[j], m->p.bn_gamma[j], m->p.bn_beta[j],
+                                                 m->bn_mean[j], m->bn_var[j], cj, B * ws->hp[j] * ws->wp[j],
+                                                 SCARP_BN_EPS);
+                ci = cj;
+            }
+            for (int c = 0; c < co; c++) {
+                const float *x = ws->pool[k] + (int64_t)c * B * hw, sh = m->bn_mean[k][c];
+                double a = 0, q = 0;
+                for (int64_t t = 0; t < B * hw; t++) {
+                    const double v = (double)x[t] - sh;
+                    a += v;
+                    q += v * v;
+                }
+                sum[c] += a;
+                sq[c] += q;
+            }
+        }
+        const double M = (double)n * (double)hw;
+        for (int c = 0; c < co; c++) {
+            const double mu = sum[c] / M; /* relative to the shift */
+            const double var = M > 1 ? (sq[c] - M * mu * mu) / (M - 1) : 0.0;
+            m->bn_mean[k][c] = (float)(m->bn_mean[k][c] + mu);
+            m->bn_var[k][c] = (float)(var > 0 ? var : 0.0);
+        }
+    }
+end:
+    scarp_free(sum);
+    scarp_free(sq);
+    scarp_nn_workspace_free(ws);
+    return st;
+}

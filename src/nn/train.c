@@ -84,9 +84,13 @@ scarp_status scarp_model_train(scarp_model *m, const scarp_nn_data *data, const 
     if ((st = check_data(m, data, val_idx, n_val, "validation"))) return st;
 
     const int E = opts->epochs, bs = opts->batch;
+    const int aug = opts->augment && data->patches && (s->kind == SCARP_MODEL_CNN_LSTM || s->kind == SCARP_MODEL_CNN);
+    if (aug && s->H != s->W) return scarp_fail(SCARP_ERR_USAGE, "train: augmentation needs square patches (%d x %d)", s->H, s->W);
+    const size_t PS = (size_t)s->C * s->H * s->W, SS = data->seq ? (size_t)s->N * s->T : 0,
+                 FS = data->tab ? (size_t)s->F : 0;
     scarp_nn_workspace *ws = NULL;
-    size_t *order = NULL;
-    float *best = NULL, *probs = NULL;
+    size_t *order = NULL, *ident = NULL, *pbn_idx = NULL, n_pbn = 0;
+    float *best = NULL, *probs = NULL, *stage_p = NULL, *stage_s = NULL, *stage_t = NULL, *stage_y = NULL;
     scarp_train_history h;
     memset(&h, 0, sizeof h);
     const double t0 = scarp_now();
@@ -100,10 +104,26 @@ scarp_status scarp_model_train(scarp_model *m, const scarp_nn_data *data, const 
         if (!(*arrs[i] = scarp_calloc((size_t)E, sizeof(double)))) { st = SCARP_ERR_NOMEM; goto end; }
     if (!order || !best || !probs) { st = SCARP_ERR_NOMEM; goto end; }
     memcpy(order, train_idx, sizeof(size_t) * n_train);
+    if (aug) { /* each batch is staged (patches transformed) and trained as rows 0..nb-1 */
+        ident = scarp_malloc(sizeof(size_t) * (size_t)bs);
+        stage_p = scarp_malloc(sizeof(float) * PS * (size_t)bs);
+        stage_s = SS ? scarp_malloc(sizeof(float) * SS * (size_t)bs) : NULL;
+        stage_t = FS ? scarp_malloc(sizeof(float) * FS * (size_t)bs) : NULL;
+        stage_y = scarp_malloc(sizeof(float) * (size_t)bs);
+        if (!ident || !stage_p || (SS && !stage_s) || (FS && !stage_t) || !stage_y) { st = SCARP_ERR_NOMEM; goto end; }
+        for (int i = 0; i < bs; i++) ident[i] = (size_t)i;
+    }
+    if (opts->bn_population > 0 && n_val > 0 && (s->kind == SCARP_MODEL_CNN_LSTM || s->kind == SCARP_MODEL_CNN)) {
+        n_pbn = n_train < (size_t)opts->bn_population ? n_train : (size_t)opts->bn_population;
+        if (!(pbn_idx = scarp_malloc(sizeof(size_t) * n_pbn))) { st = SCARP_ERR_NOMEM; goto end; }
+        for (size_t k = 0; k < n_pbn; k++) pbn_idx[k] = train_idx[k * n_train / n_pbn];
+    }
 
     scarp_rng shuffle_rng, mask_rng;
     scarp_rng_stream(&shuffle_rng, opts->seed, 0x5348554646ull /* "SHUFF" */);
     scarp_rng_stream(&mask_rng, opts->seed, 0x4d41534bull /* "MASK" */);
+    scarp_rng aug_rng;
+    scarp_rng_stream(&aug_rng, opts->seed, 0x4155474dull /* "AUGM" */);
     double best_score = INFINITY;
     h.best_epoch = -1;
     scarp_progress_begin(opts->progress, "training", E);
@@ -115,8 +135,22 @@ scarp_status scarp_model_train(scarp_model *m, const scarp_nn_data *data, const 
             const int64_t nb = (int64_t)(n_train - b0 < (size_t)bs ? n_train - b0 : (size_t)bs);
             memset(m->grads, 0, sizeof(float) * m->n_params);
             double bce = 0, pen = 0;
-            if ((st = scarp_model_forward_backward(m, ws, data, order + b0, nb, &mask_rng, 1, &bce, &pen, probs)))
-                goto end;
+            if (aug) {
+                for (int64_t i = 0; i < nb; i++) {
+                    const size_t r = order[b0 + (size_t)i];
+                    const int t = (int)(scarp_rng_u64(&aug_rng) >> 61); /* 0..7 */
+                    scarp_patch_dihedral(data->patches + r * PS, stage_p + (size_t)i * PS, s->C, s->H, t,
+                                         opts->circular, opts->n_circular);
+                    if (SS) memcpy(stage_s + (size_t)i * SS, data->seq + r * SS, sizeof(float) * SS);
+                    if (FS) memcpy(stage_t + (size_t)i * FS, data->tab + r * FS, sizeof(float) * FS);
+                    stage_y[i] = data->labels[r];
+                }
+                const scarp_nn_data staged = {stage_p, stage_s, stage_t, stage_y, (size_t)nb};
+                st = scarp_model_forward_backward(m, ws, &staged, ident, nb, &mask_rng, 1, &bce, &pen, probs);
+            } else {
+                st = scarp_model_forward_backward(m, ws, data, order + b0, nb, &mask_rng, 1, &bce, &pen, probs);
+            }
+            if (st) goto end;
             m->adam_t++;
             scarp_adam_update(m->params, m->grads, m->adam_m, m->adam_v, m->n_params, opts->lr, opts->beta1,
                               opts->beta2, opts->eps, m->adam_t);
@@ -129,6 +163,7 @@ scarp_status scarp_model_train(scarp_model *m, const scarp_nn_data *data, const 
         h.train_mae[e] = tr.abs / (double)tr.n;
         h.train_rmse[e] = sqrt(tr.sq / (double)tr.n);
         const double pen = scarp_model_l2_penalty(m);
+        if (n_pbn && (st = scarp_model_bn_population(m, data, pbn_idx, n_pbn))) goto end;
         if (n_val > 0) {
             metric_acc va = {0};
             for (size_t b0 = 0; b0 < n_val; b0 += (size_t)bs) {
@@ -156,6 +191,7 @@ scarp_status scarp_model_train(scarp_model *m, const scarp_nn_data *data, const 
             if (m->n_stats) memcpy(best + m->n_params, m->stats, sizeof(float) * m->n_stats);
         }
         if ((st = scarp_progress_step(opts->progress, 1))) goto end;
+        if (opts->patience > 0 && n_val > 0 && e - h.best_epoch >= opts->patience) break; /* early stopping */
     }
 end:
     if (h.best_epoch >= 0) { /* keep the best epoch's weights, also when cancelled */
@@ -168,6 +204,12 @@ end:
     else scarp_train_history_free(&h);
     scarp_nn_workspace_free(ws);
     scarp_free(order);
+    scarp_free(ident);
+    scarp_free(pbn_idx);
+    scarp_free(stage_p);
+    scarp_free(stage_s);
+    scarp_free(stage_t);
+    scarp_free(stage_y);
     scarp_free(best);
     scarp_free(probs);
     return st;

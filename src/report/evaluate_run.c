@@ -74,6 +74,12 @@ static scarp_status read_history(const char *path, scarp_report_model *rm)
     if (!root) return scarp_fail(SCARP_ERR_INPUT, "%s: not valid JSON", path);
     cJSON *s = cJSON_GetObjectItem(root, "seconds");
     if (cJSON_IsNumber(s)) rm->train_seconds = s->valuedouble;
+    rm->did_not_learn = cJSON_IsTrue(cJSON_GetObjectItem(root, "did_not_learn"));
+    cJSON *why = cJSON_GetObjectItem(root, "did_not_learn_reason"), *tu = cJSON_GetObjectItem(root, "tune"),
+          *en = cJSON_GetObjectItem(root, "ensemble");
+    if (cJSON_IsString(why)) snprintf(rm->did_not_learn_reason, sizeof rm->did_not_learn_reason, "%s", why->valuestring);
+    if (cJSON_IsString(tu)) snprintf(rm->tune, sizeof rm->tune, "%s", tu->valuestring);
+    if (cJSON_IsNumber(en)) rm->ensemble = en->valueint;
     cJSON *e = cJSON_GetObjectItem(root, "epochs"), *b = cJSON_GetObjectItem(root, "best_epoch");
     if (cJSON_IsNumber(e) && e->valueint > 0) {
         static const char *const keys[SCARP_HIST_N] = {"train_loss", "val_loss", "train_accuracy", "val_accuracy",

@@ -279,6 +279,11 @@ scarp_status scarp_report_write_html(const scarp_report *r, const char *out_dir,
         const scarp_metrics *t = &m->test;
         hb_printf(&b, "<tr><td>");
         hb_escape(&b, m->name);
+        if (m->ensemble > 1) hb_printf(&b, " (mean of %d seeds)", m->ensemble);
+        if (m->did_not_learn) {
+            hb_printf(&b, " <b>did not learn</b>: ");
+            hb_escape(&b, m->did_not_learn_reason);
+        }
         hb_printf(&b, "</td>");
         hb_num(&b, t->at_half.accuracy, 3);
         hb_num(&b, t->at_half.precision, 3);

@@ -121,6 +121,34 @@ int scarp__stage_family(const char *name, scarp_model_kind *kind)
     return -1;
 }
 
+scarp_status scarp__stage_member_path(char *path, size_t size, const char *model_path, int k)
+{
+    const size_t n = strlen(model_path), ext = strlen(".model");
+    if (n < ext || strcmp(model_path + n - ext, ".model"))
+        return scarp_fail(SCARP_ERR_USAGE, "%s: a model file name ends in .model", model_path);
+    int w = k == 0 ? snprintf(path, size, "%s", model_path)
+                   : snprintf(path, size, "%.*s.s%d.model", (int)(n - ext), model_path, k);
+    if (w < 0 || (size_t)w >= size) return scarp_fail(SCARP_ERR_USAGE, "%s: path too long", model_path);
+    return SCARP_OK;
+}
+
+scarp_status scarp__stage_members(const char *out, const char *name, int repeat, int fold, char (*paths)[4096],
+                                  int max, int *count)
+{
+    *count = 0;
+    char file[512], base[4096];
+    if (repeat < 0) snprintf(file, sizeof file, "models/%s.model", name);
+    else snprintf(file, sizeof file, "models/%s.r%d.f%d.model", name, repeat, fold);
+    scarp_status st = scarp_path_join(base, sizeof base, out, file);
+    if (st) return st;
+    for (int k = 0; k < max; k++) {
+        if ((st = scarp__stage_member_path(paths[k], sizeof paths[k], base, k))) return st;
+        if (!scarp_file_exists(paths[k])) break;
+        *count = k + 1;
+    }
+    return SCARP_OK;
+}
+
 scarp_status scarp__any_load(scarp__any_model *m, const char *path)
 {
     memset(m, 0, sizeof *m);
@@ -129,8 +157,34 @@ scarp_status scarp__any_load(scarp__any_model *m, const char *path)
         return scarp_classic_load(&m->cls, path, NULL, NULL);
     }
     scarp_status st = scarp_model_load(path, &m->nn, NULL, NULL);
-    if (!st) m->kind = m->nn.spec.kind;
-    return st;
+    if (st) return st;
+    m->kind = m->nn.spec.kind;
+    char p[4096];
+    int n = 0;
+    while (!(st = scarp__stage_member_path(p, sizeof p, path, n + 1)) && scarp_file_exists(p)) n++;
+    if (st) {
+        scarp__any_free(m);
+        return st;
+    }
+    if (n == 0) return SCARP_OK;
+    if (!(m->extra = scarp_calloc((size_t)n, sizeof *m->extra))) {
+        scarp__any_free(m);
+        return SCARP_ERR_NOMEM;
+    }
+    for (int k = 0; k < n; k++) {
+        if ((st = scarp__stage_member_path(p, sizeof p, path, k + 1)) || (st = scarp_model_load(p, &m->extra[k], NULL, NULL))) {
+            scarp__any_free(m);
+            return st;
+        }
+        m->n_extra = k + 1;
+        const scarp_model_spec *a = &m->nn.spec, *b = &m->extra[k].spec;
+        if (a->kind != b->kind || a->C != b->C || a->H != b->H || a->W != b->W || a->N != b->N || a->T != b->T ||
+            a->F != b->F) {
+            scarp__any_free(m);
+            return scarp_fail(SCARP_ERR_INPUT, "%s: seed member of another architecture than %s (retrain)", p, path);
+        }
+    }
+    return SCARP_OK;
 }
 
 scarp_status scarp__any_load_norm(scarp__any_model *m, const char *path, scarp_dataset *ds)
@@ -164,6 +218,8 @@ void scarp__any_free(scarp__any_model *m)
     if (!m) return;
     if (m->is_classic) scarp_classic_free(&m->cls);
     else scarp_model_free(&m->nn);
+    for (int k = 0; k < m->n_extra; k++) scarp_model_free(&m->extra[k]);
+    scarp_free(m->extra);
     memset(m, 0, sizeof *m);
 }
 
@@ -183,7 +239,21 @@ scarp_status scarp__any_predict(scarp__any_model *m, const float *patches, const
                                 size_t n, float *prob)
 {
     if (m->is_classic) return scarp_classic_predict(&m->cls, tab, n, prob);
-    return scarp_model_predict(&m->nn, patches, seq, tab, (int64_t)n, prob);
+    scarp_status st = scarp_model_predict(&m->nn, patches, seq, tab, (int64_t)n, prob);
+    if (st || m->n_extra == 0) return st;
+    /* the ensemble mean, members summed in order */
+    float *pk = scarp_malloc((n ? n : 1) * sizeof *pk);
+    double *acc = scarp_malloc((n ? n : 1) * sizeof *acc);
+    if (!pk || !acc) st = SCARP_ERR_NOMEM;
+    for (size_t i = 0; i < n && !st; i++) acc[i] = prob[i];
+    for (int k = 0; k < m->n_extra && !st; k++) {
+        if ((st = scarp_model_predict(&m->extra[k], patches, seq, tab, (int64_t)n, pk))) break;
+        for (size_t i = 0; i < n; i++) acc[i] += pk[i];
+    }
+    for (size_t i = 0; i < n && !st; i++) prob[i] = (float)(acc[i] / (m->n_extra + 1));
+    scarp_free(pk);
+    scarp_free(acc);
+    return st;
 }
 
 scarp_status scarp__any_predict_rows(scarp__any_model *m, const scarp_dataset *ds, const size_t *idx, size_t count,

@@ -37,10 +37,24 @@ typedef struct {
     scarp_classic cls;
     scarp_model nn;
     scarp_model_kind kind; /* networks */
+    int n_extra;           /* networks: seed members 1..n_extra (NAME.sK.model), averaged with nn */
+    scarp_model *extra;
 } scarp__any_model;
+
+/* Seed members ([model] ensemble = N, CONTRACTS.md): the member K >= 1 of the model file
+ * DIR/NAME.model or DIR/NAME.rR.fF.model is DIR/NAME.sK.model or DIR/NAME.rR.fF.sK.model
+ * (K = 0: the file itself). */
+scarp_status scarp__stage_member_path(char *path, size_t size, const char *model_path, int k);
+/* The existing member files of model `name` of repeat/fold (repeat < 0: the main-split
+ * model), member 0 first, then s1, s2, ... while they exist: *count (0 when NAME.model is
+ * missing) paths, at most max. For the map engine and evaluation. */
+scarp_status scarp__stage_members(const char *out, const char *name, int repeat, int fold, char (*paths)[4096],
+                                  int max, int *count);
 
 /* 1 if name is a network kind (fills *kind), 0 if a baseline, -1 if unknown (error set). */
 int scarp__stage_family(const char *name, scarp_model_kind *kind);
+/* Loads a model file; for a network also its seed members (their mean is what
+ * scarp__any_predict returns). */
 scarp_status scarp__any_load(scarp__any_model *m, const char *path);
 /* Loads a model and re-normalises ds with the normalisation stored in its file (when the
  * dataset keeps raw inputs): fold models are scored exactly as they were trained. */

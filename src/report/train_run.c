@@ -13,6 +13,7 @@
 #include "scarp/fsutil.h"
 #include "scarp/log.h"
 #include "scarp/report.h"
+#include "nn_fit.h"
 #include "stage_internal.h"
 
 static void num(cJSON *o, const char *k, double v) { cJSON_AddItemToObject(o, k, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull()); }
@@ -64,14 +65,11 @@ static scarp_status train_one(const scarp_config *cfg, const scarp_dataset *ds, 
     int family = scarp__stage_family(name, &kind);
     if (family < 0) return SCARP_ERR_INPUT;
     size_t *tr = NULL, *va = NULL, ntr = 0, nva = 0;
-    float *Xtr = NULL, *Xva = NULL, *labels = NULL, *pv = NULL;
+    float *Xtr = NULL, *Xva = NULL, *pv = NULL;
     uint8_t *ytr = NULL, *yva = NULL;
     scarp_classic cls;
     memset(&cls, 0, sizeof cls);
-    scarp_model nn;
-    memset(&nn, 0, sizeof nn);
-    scarp_train_history hist;
-    memset(&hist, 0, sizeof hist);
+    scarp__nn_fit_result *fit = NULL;
     char hpath[4096];
     scarp_status st;
     uint64_t seed = cfg->seed + (run < 0 ? 0 : 7919ull * (uint64_t)(run + 1));
@@ -165,52 +163,28 @@ static scarp_status train_one(const scarp_config *cfg, const scarp_dataset *ds, 
             if (ck == SCARP_CLASSIC_FOREST) num(h, "mtry", cls.mtry);
         }
     } else {
-        scarp_model_spec spec;
-        scarp_model_spec_default(&spec, kind);
-        spec.C = ds->C;
-        spec.H = ds->H;
-        spec.W = ds->W;
-        spec.N = ds->N;
-        spec.T = ds->T;
-        spec.F = ds->F;
-        spec.dropout = (float)cfg->dropout;
-        spec.recurrent_dropout = (float)cfg->recurrent_dropout;
-        spec.l2 = (float)cfg->l2;
         if ((kind == SCARP_MODEL_CNN_LSTM || kind == SCARP_MODEL_LSTM) && (ds->T < 1 || !ds->seq)) {
             st = scarp_fail(SCARP_ERR_INPUT, "%s: needs temporal input, but the dataset has no [temporal] series "
                                              "(remove it from [model] models or add rainfall)", name);
             goto end_json;
         }
-        if ((st = scarp_model_spec_check(&spec)) || (st = scarp_model_init(&nn, &spec, seed))) goto end_json;
-        labels = scarp_malloc((size_t)(ds->n ? ds->n : 1) * sizeof *labels);
-        if (!labels) {
+        /* tuning, early stopping, did-not-learn, seed members: nn_fit.c */
+        if (!(fit = scarp_calloc(1, sizeof *fit))) {
             st = SCARP_ERR_NOMEM;
             goto end_json;
         }
-        for (int64_t i = 0; i < ds->n; i++) labels[i] = ds->label[i] ? 1.0f : 0.0f;
-        scarp_nn_data data = {ds->patches, ds->seq, ds->tab, labels, (size_t)ds->n};
-        scarp_train_options o;
-        scarp_train_options_default(&o);
-        o.epochs = cfg->epochs;
-        o.batch = cfg->batch;
-        o.lr = (float)cfg->lr;
-        o.select = !strcmp(cfg->select, "val_loss") ? SCARP_SELECT_VAL_LOSS : SCARP_SELECT_VAL_BCE;
-        o.seed = seed;
-        o.progress = progress;
-        if ((st = scarp_model_train(&nn, &data, tr, ntr, va, nva, &o, &hist))) goto end_json;
+        if (refit && nva && (st = train_and_val_rows(split, ds->n, &all, &nall))) goto end_json;
+        if ((st = scarp__nn_fit(cfg, ds, kind, tr, ntr, va, nva, refit && nva ? all : NULL, nall, seed, progress, fit)))
+            goto end_json;
+        *seconds = scarp_now() - t0;
         if (nva) {
             pv = scarp_malloc(nva * sizeof *pv);
             yva = scarp_malloc(nva);
-            scarp__any_model am = {0};
-            am.nn = nn;
-            am.kind = kind;
             if (!pv || !yva) {
                 st = SCARP_ERR_NOMEM;
                 goto end_json;
             }
-            st = scarp__any_predict_rows(&am, ds, va, nva, pv);
-            nn = am.nn; /* the workspace the prediction may have allocated belongs to nn */
-            if (st) goto end_json;
+            memcpy(pv, fit->val_prob, nva * sizeof *pv); /* the ensemble mean, before any refit */
             for (size_t k = 0; k < nva; k++) yva[k] = ds->label[va[k]];
             if (scarp_auc(pv, yva, nva, val_auc)) {
                 *val_auc = NAN;
@@ -218,39 +192,40 @@ static scarp_status train_one(const scarp_config *cfg, const scarp_dataset *ds, 
             }
             val_threshold = scarp_threshold_choose(pv, yva, nva, SCARP_THRESHOLD_F1);
         }
-        if (refit && nva) { /* the selected epoch count, trained on all training folds */
-            if ((st = train_and_val_rows(split, ds->n, &all, &nall))) goto end_json;
-            scarp_model_free(&nn);
-            memset(&nn, 0, sizeof nn);
-            if ((st = scarp_model_init(&nn, &spec, seed))) goto end_json;
-            scarp_train_options o2 = o;
-            o2.epochs = hist.best_epoch + 1;
-            scarp_train_history h2;
-            memset(&h2, 0, sizeof h2);
-            st = scarp_model_train(&nn, &data, all, nall, NULL, 0, &o2, &h2);
-            scarp_train_history_free(&h2);
-            if (st) goto end_json;
+        char mpath[4096];
+        for (int k = 0; k < fit->n_members; k++)
+            if ((st = scarp__stage_member_path(mpath, sizeof mpath, model_path, k)) ||
+                (st = scarp_model_save(mpath, &fit->member[k], blob, blob_bytes)))
+                goto end_json;
+        /* members of an earlier, larger ensemble would be averaged in: remove them */
+        for (int k = fit->n_members; k < SCARP_NN_FIT_MAX_MEMBERS; k++) {
+            if ((st = scarp__stage_member_path(mpath, sizeof mpath, model_path, k))) goto end_json;
+            if (!scarp_file_exists(mpath)) break;
+            if (remove(mpath)) {
+                st = scarp_fail(SCARP_ERR_IO, "%s: cannot remove a stale seed member", mpath);
+                goto end_json;
+            }
         }
-        *seconds = scarp_now() - t0;
-        if ((st = scarp_model_save(model_path, &nn, blob, blob_bytes))) goto end_json;
+        const scarp_train_history *hs = &fit->hist;
         cJSON_AddStringToObject(h, "family", "network");
         num(h, "seconds", *seconds);
         num(h, "val_auc", *val_auc);
-        num(h, "epochs", hist.epochs);
-        num(h, "best_epoch", hist.best_epoch + 1);
+        num(h, "epochs", hs->epochs);
+        num(h, "best_epoch", hs->best_epoch + 1);
         num(h, "val_threshold", val_threshold);
         num(h, "refit_rows", refit ? (double)nall : NAN);
         cJSON_AddStringToObject(h, "select", cfg->select);
-        add_array(h, "train_loss", hist.train_loss, hist.epochs);
-        add_array(h, "val_loss", hist.val_loss, hist.epochs);
-        add_array(h, "train_bce", hist.train_bce, hist.epochs);
-        add_array(h, "val_bce", hist.val_bce, hist.epochs);
-        add_array(h, "train_accuracy", hist.train_acc, hist.epochs);
-        add_array(h, "val_accuracy", hist.val_acc, hist.epochs);
-        add_array(h, "train_mae", hist.train_mae, hist.epochs);
-        add_array(h, "val_mae", hist.val_mae, hist.epochs);
-        add_array(h, "train_rmse", hist.train_rmse, hist.epochs);
-        add_array(h, "val_rmse", hist.val_rmse, hist.epochs);
+        scarp__nn_fit_json(fit, cfg->tune, h);
+        add_array(h, "train_loss", hs->train_loss, hs->epochs);
+        add_array(h, "val_loss", hs->val_loss, hs->epochs);
+        add_array(h, "train_bce", hs->train_bce, hs->epochs);
+        add_array(h, "val_bce", hs->val_bce, hs->epochs);
+        add_array(h, "train_accuracy", hs->train_acc, hs->epochs);
+        add_array(h, "val_accuracy", hs->val_acc, hs->epochs);
+        add_array(h, "train_mae", hs->train_mae, hs->epochs);
+        add_array(h, "val_mae", hs->val_mae, hs->epochs);
+        add_array(h, "train_rmse", hs->train_rmse, hs->epochs);
+        add_array(h, "val_rmse", hs->val_rmse, hs->epochs);
     }
     st = write_json(h, hpath);
     h = NULL;
@@ -266,11 +241,10 @@ end:
     scarp_free(Xva);
     scarp_free(ytr);
     scarp_free(yva);
-    scarp_free(labels);
     scarp_free(pv);
     scarp_classic_free(&cls);
-    if (nn.params) scarp_model_free(&nn);
-    scarp_train_history_free(&hist);
+    scarp__nn_fit_free(fit);
+    scarp_free(fit);
     return st;
 }
 

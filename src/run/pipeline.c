@@ -156,6 +156,10 @@ scarp_status scarp_run_stage_key_model(const scarp_config *c, const char *prepar
         HASH_FIELD(h, c, dropout);
         HASH_FIELD(h, c, recurrent_dropout);
         HASH_STR(h, c, select);
+        HASH_STR(h, c, tune);
+        HASH_FIELD(h, c, patience);
+        HASH_STR(h, c, augment);
+        HASH_FIELD(h, c, ensemble);
     } else if (!strcmp(model, "forest") || !strcmp(model, "gboost")) {
         HASH_FIELD(h, c, trees);
     } else if (!strcmp(model, "logreg")) {
