@@ -794,7 +794,7 @@ scarp_status scarp_model_bn_population(scarp_model *m, const scarp_nn_data *d, c
         st = SCARP_ERR_NOMEM;
         goto end;
     }
-    const scarp_nn_data dd = {d->patches, NULL, NULL, NULL, d->n};
+    const scarp_nn_data dd = {d->patches, d->seq, d->tab, NULL, d->n}; /* nn_gather copies every input of the kind */
     for (int k = 0; k < 3; k++) {
         const int co = s->filters[k];
         const int64_t hw = (int64_t)ws->hp[k] * ws->wp[k];

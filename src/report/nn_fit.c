@@ -175,7 +175,9 @@ static scarp_status train_setting(fit_ctx *c, float lr, float l2, float dropout,
             scarp_clear_error();
         }
         t->val_bce = hist->val_bce[hist->best_epoch];
-        t->did_not_learn = scarp__nn_did_not_learn(c->pv, c->nva, hist->best_epoch, scarp__nn_fan_in(&spec),
+        /* with a single epoch "best epoch first" says nothing: only the constant-output test */
+        t->did_not_learn = scarp__nn_did_not_learn(c->pv, c->nva, hist->epochs > 1 ? hist->best_epoch : 1,
+                                                   scarp__nn_fan_in(&spec),
                                                    &t->val_sd, t->why, sizeof t->why);
     }
     return SCARP_OK;
