@@ -99,8 +99,6 @@ typedef struct {
     int split_clusters;               /* spatial k-means clusters, default 0 = auto (n / 25, 10..200) */
     double split_buffer;              /* metres: training rows nearer than this to a test row are
                                          left out (Roberts et al. 2017); default 0 = none */
-    char split_compare[16];           /* "none" | "random": also run conventional CV on the same
-                                         folds/repeats and report the gap */
 
     /* [model] */
     int n_models;

@@ -138,7 +138,6 @@ static const key_def KEYS[] = {
     {"split", "blocks", K_ENUM, F(split_blocks), 0, 0, "kmeans squares", 0},
     {"split", "clusters", K_INT, F(split_clusters), 0, 100000, NULL, 0},
     {"split", "buffer", K_DOUBLE, F(split_buffer), 0, 1e12, NULL, 0},
-    {"split", "compare", K_ENUM, F(split_compare), 0, 0, "none random", 0},
 
     {"model", "models", K_LIST, F(models), 0, 0, MODEL_NAMES, 0},
     {"model", "patch", K_INT, F(patch), 1, 512, NULL, 0},
@@ -222,7 +221,6 @@ void scarp_config_defaults(scarp_config *c)
     c->trees = 500;
     c->logreg_c = 0;
     c->split_buffer = 0;
-    strcpy(c->split_compare, "none");
     strcpy(c->map_model, "best");
     strcpy(c->tune, "auto");
     c->patience = 10;
