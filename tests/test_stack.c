@@ -508,8 +508,8 @@ static void test_derivatives_and_distance(void)
     scarp_config c;
     cfg_init(&c);
     cfg_layer(&c, "dem", dem, SCARP_KIND_CONTINUOUS,
-              SCARP_DERIVE_SLOPE | SCARP_DERIVE_ASPECT | SCARP_DERIVE_TWI | SCARP_DERIVE_SPI | SCARP_DERIVE_CURVATURE |
-                  SCARP_DERIVE_RIVERS);
+              SCARP_DERIVE_SLOPE | SCARP_DERIVE_ASPECT | SCARP_DERIVE_TWI | SCARP_DERIVE_SPI | SCARP_DERIVE_LCA |
+                  SCARP_DERIVE_CURVATURE | SCARP_DERIVE_RIVERS);
     c.n_distances = 1;
     snprintf(c.distances[0].name, sizeof c.distances[0].name, "faults");
     snprintf(c.distances[0].path, sizeof c.distances[0].path, "%s", fault);
@@ -518,14 +518,37 @@ static void test_derivatives_and_distance(void)
     scarp_stack s;
     CHECK_OK(scarp_stack_build(&c, out, NULL, &s));
     const char *want[] = {"dem", "slope", "aspect", "plan_curvature", "profile_curvature", "dist_rivers", "twi", "spi",
-                          "dist_faults"};
-    for (int i = 0; i < 9; i++) CHECK_MSG(scarp_stack_layer_index(&s, want[i]) >= 0, "layer %s missing", want[i]);
+                          "lca", "dist_faults"};
+    for (int i = 0; i < 10; i++) CHECK_MSG(scarp_stack_layer_index(&s, want[i]) >= 0, "layer %s missing", want[i]);
     int ai = scarp_stack_layer_index(&s, "aspect");
     if (ai >= 0) CHECK_EQ_INT(s.layers[ai].kind, SCARP_KIND_CIRCULAR);
     CHECK_EQ_INT(s.valid_cells, scarp_grid_cells(&s.grid));
     float *sl = read_layer(&s, "slope");
     if (sl) /* off the valley floor the surface is a plane: slope = atan(|(0.2, 0.1)|) */
         CHECK_NEAR(sl[50 * s.grid.width + 10], atan(sqrt(0.05)) * 180.0 / M_PI, 1e-3);
+    /* lca = ln a and twi = ln(a / tan β): the DEM drains everywhere (no depression to fill),
+     * so lca − twi = ln tan β of the slope layer, and spi = ln(a tan β) = 2 lca − twi. Each
+     * side adds up to three float32 values of magnitude < 16 (ulp 2^-19), each rounded once
+     * (and logf within 1 ulp): 8 ulps bound the difference. */
+    float *lca = read_layer(&s, "lca"), *twi = read_layer(&s, "twi"), *spi = read_layer(&s, "spi");
+    if (sl && lca && twi && spi) {
+        double worst = 0, worst_spi = 0;
+        int64_t checked = 0;
+        for (int64_t i = 0; i < scarp_grid_cells(&s.grid); i++) {
+            double tb = tan(sl[i] * M_PI / 180.0);
+            if (!(tb > 0.01)) continue; /* away from the flat-slope guard of TWI */
+            worst = fmax(worst, fabs((lca[i] - twi[i]) - log(tb)));
+            worst_spi = fmax(worst_spi, fabs(spi[i] - (2.0 * lca[i] - twi[i])));
+            checked++;
+        }
+        fprintf(stderr, "  lca: %lld cells, max |lca - twi - ln tan b| %.3g, |spi - (2 lca - twi)| %.3g\n",
+                (long long)checked, worst, worst_spi);
+        CHECK(checked > 9000);
+        const double tol = 8.0 * ldexp(1.0, -19);
+        CHECK_NEAR(worst, 0.0, tol);
+        CHECK_NEAR(worst_spi, 0.0, tol);
+    }
+    scarp_free(lca), scarp_free(twi), scarp_free(spi);
     scarp_free(sl);
     float *df = read_layer(&s, "dist_faults");
     float *dr = read_layer(&s, "dist_rivers");
@@ -556,7 +579,7 @@ static void test_derivatives_and_distance(void)
     if (pp) {
         while (fgets(line, sizeof line, pp) && strlen(all) + strlen(line) < sizeof all) strcat(all, line);
         CHECK_EQ_INT(pclose(pp), 0);
-        CHECK_MSG(strstr(all, "layer stack of 9 layers") != NULL, "scarp info said: %s", all);
+        CHECK_MSG(strstr(all, "layer stack of 10 layers") != NULL, "scarp info said: %s", all);
         CHECK(strstr(all, "dist_faults") != NULL && strstr(all, "circular") != NULL);
         CHECK(strstr(all, "valid cells 10000 (100.00 %)") != NULL);
     }

@@ -20,7 +20,8 @@ enum {
     SCARP_DERIVE_TWI = 1 << 2,
     SCARP_DERIVE_SPI = 1 << 3,       /* stored as ln(SPI) */
     SCARP_DERIVE_CURVATURE = 1 << 4, /* plan and profile */
-    SCARP_DERIVE_RIVERS = 1 << 5     /* distance to rivers from an accumulation threshold */
+    SCARP_DERIVE_RIVERS = 1 << 5,    /* distance to rivers from an accumulation threshold */
+    SCARP_DERIVE_LCA = 1 << 6        /* ln of the specific catchment area (m), the contributing area per unit contour */
 };
 
 typedef struct {

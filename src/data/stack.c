@@ -425,7 +425,7 @@ static scarp_status derive_terrain(scarp_stack *s, const scarp_config *cfg, int 
             goto end;
     }
     scarp_progress_step(p, 1), steps++;
-    if ((derive & (SCARP_DERIVE_TWI | SCARP_DERIVE_SPI)) || want_river_distance) {
+    if ((derive & (SCARP_DERIVE_TWI | SCARP_DERIVE_SPI | SCARP_DERIVE_LCA)) || want_river_distance) {
         /* Hydrology runs on the depression-filled DEM (epsilon: every cell drains). */
         filled = dem;
         dem = NULL;
@@ -458,7 +458,7 @@ static scarp_status derive_terrain(scarp_stack *s, const scarp_config *cfg, int 
                 (st = write_whole(s, voids, li, b)))
                 goto end;
         }
-        if (derive & (SCARP_DERIVE_TWI | SCARP_DERIVE_SPI)) {
+        if (derive & (SCARP_DERIVE_TWI | SCARP_DERIVE_SPI | SCARP_DERIVE_LCA)) {
             /* slope of the filled surface: filled pits are flat, hence wet (large TWI) */
             if ((st = scarp_slope_aspect(filled, W, H, &cs, b, NULL))) goto end;
             if ((st = scarp_specific_catchment_area(acc, W, H, &cs, acc))) goto end;
@@ -466,6 +466,13 @@ static scarp_status derive_terrain(scarp_stack *s, const scarp_config *cfg, int 
             if (derive & SCARP_DERIVE_TWI) {
                 if ((st = scarp_twi(acc, b, N, SCARP_MIN_TAN_SLOPE, filled))) goto end;
                 if ((st = add_layer(s, "twi", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir, &li)) ||
+                    (st = write_whole(s, voids, li, filled)))
+                    goto end;
+            }
+            if (derive & SCARP_DERIVE_LCA) {
+                /* ln a: the contributing-area factor of TWI and SPI alone (sperrorest's "log.carea") */
+                for (int64_t i = 0; i < N; i++) filled[i] = acc[i] > 0 ? logf(acc[i]) : NAN;
+                if ((st = add_layer(s, "lca", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir, &li)) ||
                     (st = write_whole(s, voids, li, filled)))
                     goto end;
             }

@@ -96,7 +96,7 @@ static const key_def KEYS[] = {
     {"layer.*", "path", K_PATH, LF(path), 0, 0, NULL, 0},
     {"layer.*", "kind", K_SPECIAL, LF(kind), 0, 0, "continuous categorical circular", 0},
     {"layer.*", "band", K_INT, LF(band), 1, 100000, NULL, 0},
-    {"layer.*", "derive", K_SPECIAL, LF(derive), 0, 0, "slope aspect twi spi curvature rivers", 0},
+    {"layer.*", "derive", K_SPECIAL, LF(derive), 0, 0, "slope aspect twi spi lca curvature rivers", 0},
     {"distance.*", "path", K_PATH, offsetof(scarp_distance_config, path), sizeof(((scarp_distance_config *)0)->path), 0, 0, NULL, 0},
 
     {"ndvi", "red", K_PATHBAND, F(ndvi_red), 0, 0, NULL, offsetof(scarp_config, ndvi_red_band)},
@@ -432,6 +432,7 @@ static int apply_key(parse_ctx *p, const key_def *k, void *base, const char *sec
             else if (strcmp(w, "aspect") == 0) flags |= SCARP_DERIVE_ASPECT;
             else if (strcmp(w, "twi") == 0) flags |= SCARP_DERIVE_TWI;
             else if (strcmp(w, "spi") == 0) flags |= SCARP_DERIVE_SPI;
+            else if (strcmp(w, "lca") == 0) flags |= SCARP_DERIVE_LCA;
             else if (strcmp(w, "curvature") == 0) flags |= SCARP_DERIVE_CURVATURE;
             else if (strcmp(w, "rivers") == 0) flags |= SCARP_DERIVE_RIVERS;
             else if (strcmp(w, "none") == 0) ;
