@@ -25,8 +25,13 @@
  * the knob that decides whether they learn at all. */
 static const float MLP_LR[] = {1e-3f, 3e-3f}, MLP_L2[] = {1e-4f, 1e-3f, 1e-2f}, MLP_DROPOUT[] = {0.2f, 0.5f};
 static const float NET_L2[] = {1e-4f, 1e-3f, 1e-2f};
-/* tried only when every setting of the grid did not learn */
-static const float FALLBACK_LR = 3e-4f, FALLBACK_L2 = 0.0f, FALLBACK_DROPOUT = 0.2f;
+/* Tried only when every setting of the grid did not learn. On a small inventory (≈ 230
+ * training rows: 7 updates an epoch) a CNN can learn all it will in the first epoch and
+ * overfit from the second (validation AUC 0.77 after epoch 1, cross-entropy rising after),
+ * which the rule reads as "best epoch is the first" (2 of 51 spatial-CV folds of the
+ * 175 + 175 study, docs/benchmarks/14-small.md). Steps a tenth of the grid's spread the
+ * learning over epochs, so early stopping has epochs to choose from. */
+static const float FALLBACK_LR = 1e-4f, FALLBACK_L2 = 0.0f, FALLBACK_DROPOUT = 0.2f;
 /* batch-norm population statistics over at most this many training rows (docs/04-nn.md) */
 #define BN_POPULATION_ROWS 512
 
