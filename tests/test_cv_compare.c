@@ -273,6 +273,14 @@ static void test_train_evaluate(void)
         }
     }
     scarp_free(ttext);
+    /* the report: the comparison table after the CV table, with its sentence */
+    snprintf(p, sizeof p, "%s/report.html", cfg.out);
+    char *html = NULL;
+    CHECK_OK(scarp_read_file(p, &html, NULL));
+    const char *cv = html ? strstr(html, "<h2>Cross-validation") : NULL, *cmp = html ? strstr(html, "<h3>Random against spatial") : NULL;
+    CHECK_MSG(cv && cmp && cmp > cv && strstr(cmp, "optimism of non-spatial validation") && strstr(cmp, "Brenning 2012"),
+              "report.html: no comparison table after the CV table");
+    scarp_free(html);
     /* [map] model = best reads the spatial models only: the same choice with or without compare */
     snprintf(p, sizeof p, "%s/models/best.json", cfg.out);
     cJSON *b1 = load_json(p);
