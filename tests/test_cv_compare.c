@@ -20,6 +20,7 @@
  *     file, nothing written. */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +265,17 @@ static void test_train_evaluate(void)
         line = line ? strstr(line, names[m]) : NULL;
         const char *eol = line ? strchr(line, '\n') : NULL;
         CHECK_MSG(line && eol && eol - line >= 8 && !strncmp(eol - 7, row, 8), "%s: gap %s not in the table", names[m], row);
+        /* the map ensemble scans models/ for NAME.*.model: only the spatial fold models there */
+        snprintf(p, sizeof p, "%s/models", cfg.out);
+        DIR *d = opendir(p);
+        int in_models = 0;
+        for (struct dirent *e; d && (e = readdir(d));) {
+            const size_t nl = strlen(names[m]), el = strlen(e->d_name);
+            in_models += !strncmp(e->d_name, names[m], nl) && e->d_name[nl] == '.' && el > 6 &&
+                         !strcmp(e->d_name + el - 6, ".model") && strcmp(e->d_name + nl, ".model");
+        }
+        if (d) closedir(d);
+        CHECK_EQ_INT(in_models, K * R);
         /* both sets of fold models on disk, the random ones apart from the map's */
         for (int r = 0; r < K * R; r++) {
             snprintf(p, sizeof p, "%s/models/%s.r%d.f%d.model", cfg.out, names[m], r / K, r % K);

@@ -172,7 +172,7 @@ end:
  * its file: values[k][r] (allocated here) = run metric k of run r, NaN when the model is
  * missing; oof / oof_n (n, may be NULL) accumulate every test row's probability. */
 static scarp_status score_runs(const scarp_config *cfg, scarp_dataset *ds, const char *out, const char *name, int runs,
-                               int random_cv, double *values[SCARP_RUNM_N], double *oof, int *oof_n)
+                               int random_cv, double *values[SCARP_RUNM_N], double *oof, int *oof_n, int *found)
 {
     scarp__any_model am;
     memset(&am, 0, sizeof am);
@@ -215,7 +215,9 @@ static scarp_status score_runs(const scarp_config *cfg, scarp_dataset *ds, const
     scarp_free(rs);
     if (!st && ds->raw) st = scarp_dataset_apply_norm(ds, &ds->norm); /* back to the main split's */
     if (!st && have < runs)
-        scarp_warn("evaluate: %s: %d of %d %sfold/repeat models found", name, have, runs, random_cv ? "random-CV " : "");
+        scarp_warn("evaluate: %s: %d of %d %sfold/repeat models found%s", name, have, runs, random_cv ? "random-CV " : "",
+                   random_cv && !have ? " (train again with [split] compare = random)" : "");
+    *found = have;
     return st;
 }
 
@@ -349,16 +351,17 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
         scarp__any_free(&am);
         /* the fold / repeat models */
         if (runs) {
+            int found = 0;
             if ((st = score_runs(cfg, &ds, out, name, runs, 0, rm->run_values, oof ? oof + (size_t)(nm - 1) * ds.n : NULL,
-                                 oof ? oof_n + (size_t)(nm - 1) * ds.n : NULL)))
+                                 oof ? oof_n + (size_t)(nm - 1) * ds.n : NULL, &found)))
                 goto end;
             rm->n_runs = runs;
             if (compare) { /* [split] compare = random: the random-CV models, beside the spatial ones */
                 if ((st = score_runs(cfg, &ds, out, name, runs, 1, rm->random_values,
                                      roof ? roof + (size_t)(nm - 1) * ds.n : NULL,
-                                     roof ? roof_n + (size_t)(nm - 1) * ds.n : NULL)))
+                                     roof ? roof_n + (size_t)(nm - 1) * ds.n : NULL, &found)))
                     goto end;
-                rm->n_runs_random = runs;
+                rm->n_runs_random = found ? runs : 0; /* none trained: no comparison shown */
             }
             scarp_report_model_summarise(rm);
         }
