@@ -285,6 +285,33 @@ static void test_train_evaluate(void)
         }
     }
     scarp_free(ttext);
+    /* metrics.csv: the gap column (printed with 6 decimals: within 5e-7 of the JSON value) */
+    snprintf(p, sizeof p, "%s/metrics.csv", cfg.out);
+    char *csv = NULL;
+    CHECK_OK(scarp_read_file(p, &csv, NULL));
+    int gap_col = -1, ncol = 0;
+    char *nl = csv ? strchr(csv, '\n') : NULL;
+    if (nl) {
+        *nl = 0;
+        for (char *save = NULL, *t = strtok_r(csv, ",", &save); t; t = strtok_r(NULL, ",", &save), ncol++)
+            if (!strcmp(t, "auc_gap")) gap_col = ncol;
+    }
+    CHECK(gap_col >= 0);
+    for (char *row = nl ? nl + 1 : NULL; row && *row && gap_col >= 0;) {
+        char *end = strchr(row, '\n');
+        if (end) *end = 0;
+        const char *q = row;
+        for (int c = 0; c < gap_col && q; c++) q = strchr(q, ','), q = q ? q + 1 : NULL;
+        const char *comma = strchr(row, ',');
+        char name[32] = "";
+        if (comma && comma - row < (long)sizeof name) memcpy(name, row, (size_t)(comma - row)), name[comma - row] = 0;
+        const cJSON *g = cJSON_GetObjectItem(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(on, "models"), name), "compare"), "gap");
+        CHECK_MSG(q && cJSON_IsNumber(g) && fabs(atof(q) - g->valuedouble) <= 5e-7, "metrics.csv %s: gap %s",
+                  name, q ? q : "-");
+        row = end ? end + 1 : NULL;
+    }
+    scarp_free(csv);
     /* the report: the comparison table after the CV table, with its sentence */
     snprintf(p, sizeof p, "%s/report.html", cfg.out);
     char *html = NULL;

@@ -269,7 +269,11 @@ scarp_status scarp_report_write_csv(const scarp_report *r, const char *path)
         for (int k = 0; k < SCARP_RUNM_N; k++)
             sb_printf(&b, ",%s_mean,%s_sd,%s_ci95_lo,%s_ci95_hi", run_metric_names[k], run_metric_names[k],
                       run_metric_names[k], run_metric_names[k]);
-    sb_printf(&b, ",runs\n");
+    sb_printf(&b, ",runs");
+    int cmp = 0; /* [split] compare = random: the random-CV AUC and the gap, last */
+    for (int i = 0; i < r->n_models; i++) cmp |= has_compare(&r->models[i]);
+    if (cmp) sb_printf(&b, ",auc_random_mean,auc_random_sd,auc_random_ci95_lo,auc_random_ci95_hi,auc_gap");
+    sb_printf(&b, "\n");
     for (int i = 0; i < r->n_models; i++) {
         const scarp_report_model *m = &r->models[i];
         const scarp_metrics *t = &m->test;
@@ -285,7 +289,14 @@ scarp_status scarp_report_write_csv(const scarp_report *r, const char *path)
                 if (m->n_runs > 1) sb_printf(&b, ",%.6f,%.6f,%.6f,%.6f", s->mean, s->sd, s->lo, s->hi);
                 else sb_printf(&b, ",,,,");
             }
-        sb_printf(&b, ",%d\n", m->n_runs);
+        sb_printf(&b, ",%d", m->n_runs);
+        if (cmp && has_compare(m)) {
+            const scarp_summary *a = &m->random_summary[SCARP_RUNM_AUC], *s = &m->run_summary[SCARP_RUNM_AUC];
+            sb_printf(&b, ",%.6f,%.6f,%.6f,%.6f,%.6f", a->mean, a->sd, a->lo, a->hi, a->mean - s->mean);
+        } else if (cmp) {
+            sb_printf(&b, ",,,,,");
+        }
+        sb_printf(&b, "\n");
     }
     if (b.failed) {
         scarp_free(b.p);
