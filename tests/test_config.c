@@ -50,6 +50,7 @@ static void test_defaults(void)
     CHECK(strcmp(c.select, "val_bce") == 0);
     CHECK_EQ_INT(c.trees, 500);
     CHECK(strcmp(c.map_model, "best") == 0);
+    CHECK(strcmp(c.split_compare, "none") == 0);
     CHECK_EQ_INT(c.map_classes, 4);
     CHECK(strcmp(c.map_breaks, "natural") == 0);
     CHECK(strcmp(c.map_date, "auto") == 0);
@@ -71,7 +72,7 @@ static void test_full_file(void)
               "[negatives]\nratio = 2\nmin_distance = 500   ; metres\ndates = uniform\n"
               "[temporal]\nstations = st.csv\nrainfall = rain.csv\nwindow = 14\nresolution = 500\n"
               "stations_x = lon\nstations_y = lat\n"
-              "[split]\nmethod = spatial\ntrain = 0.6\nval = 0.2\ntest = 0.2\nfolds = 5\nrepeats = 3\n"
+              "[split]\nmethod = spatial\ntrain = 0.6\nval = 0.2\ntest = 0.2\nfolds = 5\nrepeats = 3\ncompare = random\n"
               "[model]\nmodels = cnn_lstm forest\npatch = 16\nlr = 0.0005\n"
               "[map]\nmodel = forest\nclasses = 5\nbreaks = quantile\ndate = 2020-02-29\n",
               path, sizeof path);
@@ -103,6 +104,7 @@ static void test_full_file(void)
     CHECK(strcmp(c.split_method, "spatial") == 0);
     CHECK_EQ_INT(c.folds, 5);
     CHECK_EQ_INT(c.repeats, 3);
+    CHECK(strcmp(c.split_compare, "random") == 0);
     CHECK_EQ_INT(c.n_models, 2);
     CHECK(scarp_config_has_model(&c, "forest") && !scarp_config_has_model(&c, "svm"));
     CHECK_EQ_INT(c.patch, 16);
@@ -140,6 +142,13 @@ static void test_errors(void)
     expect_error("[map]\ndate = 2021-02-29\n", "%s:2: 'date' must be 'auto' or a date yyyy-mm-dd");
     expect_error("[model]\nmodels = cnn_lstm xgb\n", "%s:2: 'models': unknown model 'xgb'");
     expect_error("[split]\ntrain = 0.8\n", "[split] train + val + test must be 1");
+    expect_error("[split]\nmethod = spatial\nfolds = 5\ncompare = spatail\n",
+                 "%s:4: 'compare' must be one of: none random (got 'spatail')");
+    expect_error("[split]\nmethod = random\nfolds = 5\ncompare = random\n",
+                 "%s: [split] compare = random needs method = spatial (with method = random the cross-validation is "
+                 "already random: remove compare)");
+    expect_error("[split]\nmethod = spatial\ncompare = random\n",
+                 "%s: [split] compare = random needs folds or repeats > 1");
     expect_error("[layer.dem]\nkind = continuous\n", "[layer.dem] has no 'path'");
     expect_error("[project]\nthis is not ini\n", "%s:2: syntax error");
     expect_error("[grid]\ncrs = EPSG:32640\n", "[grid] 'crs' needs 'resolution' and 'extent' too");

@@ -100,6 +100,10 @@ typedef struct {
     int split_clusters;               /* spatial k-means clusters, default 0 = auto (n / 25, 10..200) */
     double split_buffer;              /* metres: training rows nearer than this to a test row are
                                          left out (Roberts et al. 2017); default 0 = none */
+    char split_compare[16];           /* "none" (default) | "random": with method = spatial and
+                                         folds or repeats > 1, also run conventional (random,
+                                         stratified) CV with the same k and repeats and report
+                                         random, spatial and their gap (Brenning 2012) */
 
     /* [model] */
     int n_models;

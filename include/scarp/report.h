@@ -65,6 +65,12 @@ typedef struct {
     int n_runs;
     double *run_values[SCARP_RUNM_N];
     scarp_summary run_summary[SCARP_RUNM_N];
+    /* [split] compare = random: the same metrics of the random-CV runs (random stratified
+     * folds, same k and repeats); n_runs_random = 0 if none. The gap of the report is
+     * random_summary[AUC].mean − run_summary[AUC].mean. */
+    int n_runs_random;
+    double *random_values[SCARP_RUNM_N];
+    scarp_summary random_summary[SCARP_RUNM_N];
 } scarp_report_model;
 
 /* ---- task views, the truth ceiling and paired DeLong tests (issue 15; views.c) -------
@@ -125,6 +131,7 @@ typedef struct {
     const char *config_text;       /* the INI as read (may be NULL) */
     const char *data_summary;      /* prepare_summary.txt (may be NULL) */
     const char *split_method;      /* "random" | "spatial" */
+    const char *compare;           /* "random": [split] compare = random ran; NULL: not */
     const char *threshold_rule;    /* "max F1 on validation" */
     const char *map_choice;        /* which model the map uses and why (models/best.json); NULL: not said */
     const char *reference;         /* "kerman": the published study's figures beside ours; NULL/"none": not shown */
@@ -201,6 +208,8 @@ typedef struct {
     double seconds[SCARP_REPORT_MAX_MODELS];   /* main model */
     double val_auc[SCARP_REPORT_MAX_MODELS];   /* main model on its validation rows */
     int runs[SCARP_REPORT_MAX_MODELS];         /* extra fold/repeat models trained */
+    int runs_random[SCARP_REPORT_MAX_MODELS];  /* [split] compare = random: random-CV fold models
+                                                  (OUT/models/random/NAME.rR.fF.model) */
     int64_t buffer_excluded;                   /* training rows dropped by the spatial buffer */
 } scarp_train_result;
 

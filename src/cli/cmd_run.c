@@ -66,6 +66,23 @@ static void print_summary(const char *out_dir)
                    metric(cJSON_GetObjectItemCaseSensitive(runs, "f1"), "mean"),
                    metric(cJSON_GetObjectItemCaseSensitive(runs, "brier"), "mean"), (int)metric(runs, "n"));
         }
+        int cmp = 0; /* [split] compare = random: random CV, spatial CV and the gap */
+        cJSON_ArrayForEach(m, models) cmp |= cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(m, "compare"));
+        if (cmp) {
+            printf("\n%-10s  %-29s  %-29s %7s   (AUC: mean +- sd [95%% interval])\n", "model", "random CV",
+                   "spatial CV", "gap");
+            cJSON_ArrayForEach(m, models)
+            {
+                const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "compare");
+                if (!cJSON_IsObject(c)) continue;
+                const cJSON *a = cJSON_GetObjectItemCaseSensitive(c, "random"), *b = cJSON_GetObjectItemCaseSensitive(c, "spatial");
+                printf("%-10s  %.3f +- %.3f [%.3f, %.3f]  %.3f +- %.3f [%.3f, %.3f] %+7.3f\n", m->string, metric(a, "mean"),
+                       metric(a, "sd"), metric(a, "ci95_lo"), metric(a, "ci95_hi"), metric(b, "mean"), metric(b, "sd"),
+                       metric(b, "ci95_lo"), metric(b, "ci95_hi"), metric(c, "gap"));
+            }
+            printf("(gap = random - spatial: the optimism of validating on random folds, whose test samples have "
+                   "neighbours in training; Brenning 2012)\n");
+        }
     }
     printf("\n%-10s %8s %9s %7s %7s %7s   (%stest split, threshold 0.5)\n", "model", "accuracy", "precision", "recall",
            "F1", "AUC", cv ? "one " : "");

@@ -79,6 +79,7 @@ int cmd_train(int argc, char **argv)
         if (isfinite(res.val_auc[i])) snprintf(auc, sizeof auc, "%.3f", res.val_auc[i]);
         printf("%-9s trained in %7.2f s  validation AUC %s", res.name[i], res.seconds[i], auc);
         if (res.runs[i]) printf("  (+%d fold/repeat models)", res.runs[i]);
+        if (res.runs_random[i]) printf("  (+%d random-CV models, [split] compare)", res.runs_random[i]);
         printf("  -> %s\n", res.path[i]);
     }
     if (st != SCARP_OK) return cli_fail(CMD, st);

@@ -138,6 +138,7 @@ static const key_def KEYS[] = {
     {"split", "blocks", K_ENUM, F(split_blocks), 0, 0, "kmeans squares", 0},
     {"split", "clusters", K_INT, F(split_clusters), 0, 100000, NULL, 0},
     {"split", "buffer", K_DOUBLE, F(split_buffer), 0, 1e12, NULL, 0},
+    {"split", "compare", K_ENUM, F(split_compare), 0, 0, "none random", 0},
 
     {"model", "models", K_LIST, F(models), 0, 0, MODEL_NAMES, 0},
     {"model", "patch", K_INT, F(patch), 1, 512, NULL, 0},
@@ -221,6 +222,7 @@ void scarp_config_defaults(scarp_config *c)
     c->trees = 500;
     c->logreg_c = 0;
     c->split_buffer = 0;
+    strcpy(c->split_compare, "none");
     strcpy(c->map_model, "best");
     strcpy(c->tune, "auto");
     c->patience = 10;
@@ -674,6 +676,12 @@ scarp_status scarp_config_load(scarp_config *c, const char *path)
         return scarp_fail(SCARP_ERR_INPUT, "%s: [split] train + val + test must be 1 (got %g + %g + %g = %g)", path,
                           c->split_train, c->split_val, c->split_test, sum);
     if (c->split_train <= 0) return scarp_fail(SCARP_ERR_INPUT, "%s: [split] train must be greater than 0", path);
+    if (!strcmp(c->split_compare, "random") && strcmp(c->split_method, "spatial"))
+        return scarp_fail(SCARP_ERR_INPUT, "%s: [split] compare = random needs method = spatial (with method = %s the "
+                                           "cross-validation is already random: remove compare)", path, c->split_method);
+    if (!strcmp(c->split_compare, "random") && c->folds < 2 && c->repeats < 2)
+        return scarp_fail(SCARP_ERR_INPUT, "%s: [split] compare = random needs folds or repeats > 1 (it compares "
+                                           "cross-validation runs)", path);
     if (strcmp(c->map_breaks, "fixed") == 0 && c->map_n_thresholds != c->map_classes - 1)
         return scarp_fail(SCARP_ERR_INPUT, "%s: [map] breaks = fixed needs %d thresholds (classes - 1), got %d", path,
                           c->map_classes - 1, c->map_n_thresholds);

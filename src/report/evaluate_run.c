@@ -167,6 +167,60 @@ end:
     return st;
 }
 
+/* Scores the `runs` fold / repeat models of `name` (random_cv: the random-CV models of
+ * [split] compare = random) on their own test folds, each under the normalisation stored in
+ * its file: values[k][r] (allocated here) = run metric k of run r, NaN when the model is
+ * missing; oof / oof_n (n, may be NULL) accumulate every test row's probability. */
+static scarp_status score_runs(const scarp_config *cfg, scarp_dataset *ds, const char *out, const char *name, int runs,
+                               int random_cv, double *values[SCARP_RUNM_N], double *oof, int *oof_n, int *found)
+{
+    scarp__any_model am;
+    memset(&am, 0, sizeof am);
+    uint8_t *rs = scarp_malloc((size_t)(ds->n ? ds->n : 1));
+    scarp_status st = rs ? SCARP_OK : SCARP_ERR_NOMEM;
+    int have = 0;
+    for (int k = 0; k < SCARP_RUNM_N && !st; k++)
+        if (!(values[k] = scarp_malloc((size_t)runs * sizeof(double)))) st = SCARP_ERR_NOMEM;
+    for (int r = 0; r < runs && !st; r++) {
+        char path[4096], hp[4096];
+        for (int k = 0; k < SCARP_RUNM_N; k++) values[k][r] = NAN;
+        if (random_cv) {
+            if ((st = scarp__stage_model_path_random(path, sizeof path, out, name, r, ds, "model")) ||
+                (st = scarp__stage_model_path_random(hp, sizeof hp, out, name, r, ds, "history.json")))
+                break;
+        } else if ((st = scarp__stage_model_path(path, sizeof path, out, name, r, ds, "model")) ||
+                   (st = scarp__stage_model_path(hp, sizeof hp, out, name, r, ds, "history.json"))) {
+            break;
+        }
+        if (!scarp_file_exists(path)) continue;
+        scarp_metrics mm;
+        double th;
+        float *fp = NULL;
+        /* each fold model carries the normalisation fitted on its own training rows */
+        if ((st = scarp__any_load_norm(&am, path, ds))) break;
+        const double fixed = history_number(hp, "val_threshold");
+        if (!(st = random_cv ? scarp__stage_random_split(cfg, ds, r, rs) : scarp__stage_split(cfg, ds, r, rs, NULL)))
+            st = score_split(&am, ds, rs, &mm, &th, NULL, &fp, fixed);
+        scarp__any_free(&am);
+        if (!st && oof) { /* out-of-fold probabilities, averaged over repeats */
+            size_t k = 0;
+            for (int64_t j = 0; j < ds->n; j++)
+                if (rs[j] == SCARP_SPLIT_TEST) oof[j] += fp[k++], oof_n[j]++;
+        }
+        scarp_free(fp);
+        if (st) break;
+        for (int k = 0; k < SCARP_RUNM_N; k++) values[k][r] = scarp_report_run_metric(&mm, k);
+        have++;
+    }
+    scarp_free(rs);
+    if (!st && ds->raw) st = scarp_dataset_apply_norm(ds, &ds->norm); /* back to the main split's */
+    if (!st && have < runs)
+        scarp_warn("evaluate: %s: %d of %d %sfold/repeat models found%s", name, have, runs, random_cv ? "random-CV " : "",
+                   random_cv && !have ? " (train again with [split] compare = random)" : "");
+    *found = have;
+    return st;
+}
+
 scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, const scarp_evaluate_options *opts,
                                    scarp_progress *progress)
 {
@@ -180,8 +234,8 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
     uint8_t *split = scarp_malloc((size_t)(ds.n ? ds.n : 1));
     size_t *te = NULL, nte = 0;
     float *main_prob = NULL;
-    double *oof = NULL;
-    int *oof_n = NULL;
+    double *oof = NULL, *roof = NULL; /* out-of-fold probabilities: configured CV, random CV (compare) */
+    int *oof_n = NULL, *roof_n = NULL;
     char pnames[SCARP_REPORT_MAX_MODELS][32];
     float *P0 = NULL, *S0 = NULL, *T0 = NULL, *P = NULL, *S = NULL, *T = NULL, *tprob = NULL;
     uint8_t *yt = NULL;
@@ -220,7 +274,12 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
         oof = scarp_calloc(NM, sizeof *oof);
         oof_n = scarp_calloc(NM, sizeof *oof_n);
     }
-    if (!main_prob || (runs && ds.folds > 1 && (!oof || !oof_n))) {
+    const int compare = scarp__stage_compare(cfg, &ds);
+    if (compare && ds.folds > 1) {
+        roof = scarp_calloc(NM, sizeof *roof);
+        roof_n = scarp_calloc(NM, sizeof *roof_n);
+    }
+    if (!main_prob || (runs && ds.folds > 1 && (!oof || !oof_n)) || (compare && ds.folds > 1 && (!roof || !roof_n))) {
         st = SCARP_ERR_NOMEM;
         goto end;
     }
@@ -292,43 +351,18 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
         scarp__any_free(&am);
         /* the fold / repeat models */
         if (runs) {
-            uint8_t *rs = scarp_malloc((size_t)ds.n);
-            int have = 0;
-            for (int k = 0; k < SCARP_RUNM_N; k++) {
-                rm->run_values[k] = scarp_malloc((size_t)runs * sizeof(double));
-                if (!rm->run_values[k]) st = SCARP_ERR_NOMEM;
-            }
-            if (!rs) st = SCARP_ERR_NOMEM;
-            for (int r = 0; r < runs && !st; r++) {
-                for (int k = 0; k < SCARP_RUNM_N; k++) rm->run_values[k][r] = NAN;
-                if ((st = scarp__stage_model_path(path, sizeof path, out, name, r, &ds, "model"))) break;
-                if (!scarp_file_exists(path)) continue;
-                scarp_metrics mm;
-                double th, fixed = NAN;
-                float *fp = NULL;
-                char hp[4096];
-                /* each fold model carries the normalisation fitted on its own training rows */
-                if ((st = scarp__any_load_norm(&am, path, &ds))) break;
-                if ((st = scarp__stage_model_path(hp, sizeof hp, out, name, r, &ds, "history.json"))) break;
-                fixed = history_number(hp, "val_threshold");
-                if (!(st = scarp__stage_split(cfg, &ds, r, rs, NULL)))
-                    st = score_split(&am, &ds, rs, &mm, &th, NULL, &fp, fixed);
-                scarp__any_free(&am);
-                if (!st && oof) { /* out-of-fold probabilities, averaged over repeats */
-                    size_t k = 0;
-                    for (int64_t j = 0; j < ds.n; j++)
-                        if (rs[j] == SCARP_SPLIT_TEST) oof[(size_t)(nm - 1) * ds.n + j] += fp[k++], oof_n[(size_t)(nm - 1) * ds.n + j]++;
-                }
-                scarp_free(fp);
-                if (st) break;
-                for (int k = 0; k < SCARP_RUNM_N; k++) rm->run_values[k][r] = scarp_report_run_metric(&mm, k);
-                have++;
-            }
-            scarp_free(rs);
-            if (!st && ds.raw) st = scarp_dataset_apply_norm(&ds, &ds.norm); /* back to the main split's */
-            if (st) goto end;
-            if (have < runs) scarp_warn("evaluate: %s: %d of %d fold/repeat models found", name, have, runs);
+            int found = 0;
+            if ((st = score_runs(cfg, &ds, out, name, runs, 0, rm->run_values, oof ? oof + (size_t)(nm - 1) * ds.n : NULL,
+                                 oof ? oof_n + (size_t)(nm - 1) * ds.n : NULL, &found)))
+                goto end;
             rm->n_runs = runs;
+            if (compare) { /* [split] compare = random: the random-CV models, beside the spatial ones */
+                if ((st = score_runs(cfg, &ds, out, name, runs, 1, rm->random_values,
+                                     roof ? roof + (size_t)(nm - 1) * ds.n : NULL,
+                                     roof ? roof_n + (size_t)(nm - 1) * ds.n : NULL, &found)))
+                    goto end;
+                rm->n_runs_random = found ? runs : 0; /* none trained: no comparison shown */
+            }
             scarp_report_model_summarise(rm);
         }
     }
@@ -339,7 +373,10 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
     if ((st = scarp_views_finish(&views))) goto end;
     if (oof)
         for (size_t k = 0; k < (size_t)nm * (size_t)ds.n; k++) oof[k] = oof_n[k] ? oof[k] / oof_n[k] : NAN;
-    if ((st = scarp__write_predictions(out, &ds, split, (const char(*)[32])pnames, nm, main_prob, oof))) goto end;
+    if (roof)
+        for (size_t k = 0; k < (size_t)nm * (size_t)ds.n; k++) roof[k] = roof_n[k] ? roof[k] / roof_n[k] : NAN;
+    if ((st = scarp__write_predictions(out, cfg, &ds, split, (const char(*)[32])pnames, nm, main_prob, oof, roof)))
+        goto end;
     size_t n;
     if (cfg->config_path[0] && scarp_read_file(cfg->config_path, &config_text, &n)) {
         config_text = NULL;
@@ -356,6 +393,7 @@ scarp_status scarp_evaluate_run_ex(const scarp_config *cfg, const char *out, con
     rep.config_text = config_text;
     rep.data_summary = summary;
     rep.split_method = cfg->split_method;
+    rep.compare = compare ? "random" : NULL;
     rep.reference = cfg->report_reference;
     rep.threshold_rule = "max F1 on the validation split";
     rep.seed = cfg->seed;
@@ -408,6 +446,8 @@ end:
     scarp_free(main_prob);
     scarp_free(oof);
     scarp_free(oof_n);
+    scarp_free(roof);
+    scarp_free(roof_n);
     scarp_free(config_text);
     scarp_free(summary);
     scarp_dataset_free(&ds);

@@ -240,6 +240,26 @@ static void cv_table(hbuf *bp, const scarp_report *r)
         }
         hb_printf(bp, "</table>\n<p class=\"note\">Every outer fold tested once by a model trained on all other "
                       "folds (docs/06-evaluation.md); mean ± sd, and the Student-t 95 %% interval of the mean.</p>\n");
+        int cmp = 0;
+        for (int i = 0; i < r->n_models; i++) cmp |= r->models[i].n_runs > 1 && r->models[i].n_runs_random > 1;
+        if (cmp) { /* [split] compare = random */
+            hb_printf(bp, "<h3>Random against spatial cross-validation (AUC)</h3>\n<table><tr><th>model</th>"
+                          "<th>random CV</th><th>spatial CV</th><th>gap (random − spatial)</th></tr>\n");
+            for (int i = 0; i < r->n_models; i++) {
+                const scarp_report_model *m = &r->models[i];
+                if (m->n_runs < 2 || m->n_runs_random < 2) continue;
+                const scarp_summary *a = &m->random_summary[SCARP_RUNM_AUC], *b = &m->run_summary[SCARP_RUNM_AUC];
+                hb_printf(bp, "<tr><td>%s</td><td>%.3f ± %.3f<br><small>[%.3f, %.3f]</small></td>"
+                              "<td>%.3f ± %.3f<br><small>[%.3f, %.3f]</small></td><td>%+.3f</td></tr>\n",
+                          m->name, a->mean, a->sd, a->lo, a->hi, b->mean, b->sd, b->lo, b->hi, a->mean - b->mean);
+            }
+            hb_printf(bp, "</table>\n<p class=\"note\">The same %d folds × %d repeats drawn at random (stratified by "
+                          "class) instead of by spatial blocks, with the same tuning and inner validation. The gap is "
+                          "the optimism of non-spatial validation: random test samples have neighbours in training, so "
+                          "random CV overstates how well a model predicts away from its training data (Brenning "
+                          "2012); the spatial figure is the one to trust for a map.</p>\n",
+                      r->folds, r->repeats);
+        }
     }
 }
 

@@ -45,17 +45,35 @@ void scarp_report_model_free(scarp_report_model *m)
     scarp_free(m->imp_drop);
     scarp_free(m->imp_sd);
     for (int k = 0; k < SCARP_RUNM_N; k++) scarp_free(m->run_values[k]);
+    for (int k = 0; k < SCARP_RUNM_N; k++) scarp_free(m->random_values[k]);
     memset(m, 0, sizeof *m);
 }
 
 void scarp_report_model_summarise(scarp_report_model *m)
 {
-    for (int k = 0; k < SCARP_RUNM_N; k++)
+    for (int k = 0; k < SCARP_RUNM_N; k++) {
         if (m->n_runs > 0 && m->run_values[k]) scarp_summary_compute(m->run_values[k], m->n_runs, &m->run_summary[k]);
+        if (m->n_runs_random > 0 && m->random_values[k])
+            scarp_summary_compute(m->random_values[k], m->n_runs_random, &m->random_summary[k]);
+    }
 }
+
+/* 1 when model m has both cross-validations of [split] compare = random. */
+static int has_compare(const scarp_report_model *m) { return m->n_runs > 1 && m->n_runs_random > 1; }
 
 /* cJSON prints NaN as null; keep that explicit. */
 static void num(cJSON *o, const char *k, double v) { cJSON_AddItemToObject(o, k, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull()); }
+
+/* The AUC of one partition as {n, mean, sd, ci95_lo, ci95_hi}. */
+static void compare_side(cJSON *o, const char *key, const scarp_summary *s)
+{
+    cJSON *e = cJSON_AddObjectToObject(o, key);
+    num(e, "n", s->k);
+    num(e, "mean", s->mean);
+    num(e, "sd", s->sd);
+    num(e, "ci95_lo", s->lo);
+    num(e, "ci95_hi", s->hi);
+}
 
 static cJSON *confusion_json(const scarp_confusion *c)
 {
@@ -168,6 +186,36 @@ scarp_status scarp_report_write_json(const scarp_report *r, const char *path)
                 cJSON_AddItemToObject(e, "values", array_json(m->run_values[k], (size_t)m->n_runs));
             }
         }
+        if (m->n_runs_random > 0) { /* [split] compare = random: the same layout as runs */
+            cJSON *runs = cJSON_AddObjectToObject(o, "runs_random");
+            num(runs, "n", m->n_runs_random);
+            for (int k = 0; k < SCARP_RUNM_N; k++) {
+                if (!m->random_values[k]) continue;
+                cJSON *e = cJSON_AddObjectToObject(runs, run_metric_names[k]);
+                const scarp_summary *s = &m->random_summary[k];
+                num(e, "mean", s->mean);
+                num(e, "sd", s->sd);
+                num(e, "ci95_lo", s->lo);
+                num(e, "ci95_hi", s->hi);
+                num(e, "min", s->min);
+                num(e, "max", s->max);
+                cJSON_AddItemToObject(e, "values", array_json(m->random_values[k], (size_t)m->n_runs_random));
+            }
+        }
+        if (has_compare(m)) {
+            cJSON *c = cJSON_AddObjectToObject(o, "compare");
+            cJSON_AddStringToObject(c, "metric", "auc");
+            compare_side(c, "random", &m->random_summary[SCARP_RUNM_AUC]);
+            compare_side(c, r->split_method ? r->split_method : "spatial", &m->run_summary[SCARP_RUNM_AUC]);
+            num(c, "gap", m->random_summary[SCARP_RUNM_AUC].mean - m->run_summary[SCARP_RUNM_AUC].mean);
+        }
+    }
+    if (r->compare) {
+        cJSON *c = cJSON_AddObjectToObject(root, "compare");
+        cJSON_AddStringToObject(c, "partition", r->compare);
+        cJSON_AddStringToObject(c, "against", r->split_method ? r->split_method : "spatial");
+        cJSON_AddStringToObject(c, "gap", "mean AUC under random CV minus mean AUC under spatial CV, over the same "
+                                          "folds x repeats: the optimism of non-spatial validation (Brenning 2012)");
     }
     if (r->views) cJSON_AddItemToObject(root, "task", (cJSON *)scarp_views_json(r->views)); /* views.c */
     scarp_status st = scarp_json_write_file(path, root);
@@ -221,7 +269,11 @@ scarp_status scarp_report_write_csv(const scarp_report *r, const char *path)
         for (int k = 0; k < SCARP_RUNM_N; k++)
             sb_printf(&b, ",%s_mean,%s_sd,%s_ci95_lo,%s_ci95_hi", run_metric_names[k], run_metric_names[k],
                       run_metric_names[k], run_metric_names[k]);
-    sb_printf(&b, ",runs\n");
+    sb_printf(&b, ",runs");
+    int cmp = 0; /* [split] compare = random: the random-CV AUC and the gap, last */
+    for (int i = 0; i < r->n_models; i++) cmp |= has_compare(&r->models[i]);
+    if (cmp) sb_printf(&b, ",auc_random_mean,auc_random_sd,auc_random_ci95_lo,auc_random_ci95_hi,auc_gap");
+    sb_printf(&b, "\n");
     for (int i = 0; i < r->n_models; i++) {
         const scarp_report_model *m = &r->models[i];
         const scarp_metrics *t = &m->test;
@@ -237,7 +289,14 @@ scarp_status scarp_report_write_csv(const scarp_report *r, const char *path)
                 if (m->n_runs > 1) sb_printf(&b, ",%.6f,%.6f,%.6f,%.6f", s->mean, s->sd, s->lo, s->hi);
                 else sb_printf(&b, ",,,,");
             }
-        sb_printf(&b, ",%d\n", m->n_runs);
+        sb_printf(&b, ",%d", m->n_runs);
+        if (cmp && has_compare(m)) {
+            const scarp_summary *a = &m->random_summary[SCARP_RUNM_AUC], *s = &m->run_summary[SCARP_RUNM_AUC];
+            sb_printf(&b, ",%.6f,%.6f,%.6f,%.6f,%.6f", a->mean, a->sd, a->lo, a->hi, a->mean - s->mean);
+        } else if (cmp) {
+            sb_printf(&b, ",,,,,");
+        }
+        sb_printf(&b, "\n");
     }
     if (b.failed) {
         scarp_free(b.p);
@@ -272,6 +331,21 @@ void scarp_report_print_table(const scarp_report *r, FILE *f)
                     s[SCARP_RUNM_F1].mean, s[SCARP_RUNM_BRIER].mean);
         }
         fprintf(f, "\n");
+        int cmp = 0;
+        for (int i = 0; i < r->n_models; i++) cmp |= has_compare(&r->models[i]);
+        if (cmp) { /* [split] compare = random */
+            fprintf(f, "%-10s  %-29s  %-29s %7s   (AUC: mean +- sd [95%% interval])\n", "model", "random CV",
+                    "spatial CV", "gap");
+            for (int i = 0; i < r->n_models; i++) {
+                const scarp_report_model *m = &r->models[i];
+                if (!has_compare(m)) continue;
+                const scarp_summary *a = &m->random_summary[SCARP_RUNM_AUC], *b = &m->run_summary[SCARP_RUNM_AUC];
+                fprintf(f, "%-10s  %.3f +- %.3f [%.3f, %.3f]  %.3f +- %.3f [%.3f, %.3f] %+7.3f\n", m->name, a->mean,
+                        a->sd, a->lo, a->hi, b->mean, b->sd, b->lo, b->hi, a->mean - b->mean);
+            }
+            fprintf(f, "(gap = random - spatial: how much validation on random folds, with neighbours of every test "
+                       "sample in training, overstates the accuracy away from the training data; Brenning 2012)\n\n");
+        }
     }
     fprintf(f, "%-10s %8s %9s %8s %8s %8s %17s   %s\n", "model", "accuracy", "precision", "recall", "F1", "AUC",
             "AUC 95% (DeLong)", kerman ? "study AUC" : "");

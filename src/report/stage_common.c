@@ -37,9 +37,9 @@ scarp_status scarp__stage_model_path(char *path, size_t size, const char *out, c
 }
 
 /* The inner split of an outer fold's training rows (split[i] == TRAIN on entry): stratified
- * by class, by spatial blocks when [split] method = spatial, in the proportions of [split]
- * train : val; seeded per run so every model of one run sees the same inner split. */
-static scarp_status inner_split(const scarp_config *cfg, const scarp_dataset *ds, int run, uint8_t *split)
+ * by class, by spatial blocks when `spatial` ([split] method = spatial), in the proportions
+ * of [split] train : val; seeded per run so every model of one run sees the same inner split. */
+static scarp_status inner_split(const scarp_config *cfg, const scarp_dataset *ds, int run, int spatial, uint8_t *split)
 {
     int64_t m = 0;
     for (int64_t i = 0; i < ds->n; i++) m += split[i] == SCARP_SPLIT_TRAIN;
@@ -53,7 +53,7 @@ static scarp_status inner_split(const scarp_config *cfg, const scarp_dataset *ds
             if (split[i] == SCARP_SPLIT_TRAIN) lab[m] = ds->label[i], blk[m] = ds->block[i], m++;
         const double tr = cfg->split_train, va = cfg->split_val > 0 ? cfg->split_val : 0.15;
         const uint64_t stream = 0x494e00ull + (uint64_t)run; /* "IN" */
-        if (!strcmp(cfg->split_method, "spatial"))
+        if (spatial)
             st = scarp_split_blocks_stratified(lab, blk, m, tr / (tr + va), va / (tr + va), 0, cfg->seed, stream, sub);
         else
             st = scarp_split_random(lab, m, tr / (tr + va), va / (tr + va), 0, cfg->seed, stream, sub);
@@ -97,7 +97,50 @@ scarp_status scarp__stage_split(const scarp_config *cfg, const scarp_dataset *ds
 {
     scarp_status st = scarp__stage_outer_split(cfg, ds, run, split, excluded);
     if (st || run < 0 || ds->folds < 2) return st;
-    return inner_split(cfg, ds, run, split);
+    return inner_split(cfg, ds, run, !strcmp(cfg->split_method, "spatial"), split);
+}
+
+int scarp__stage_compare(const scarp_config *cfg, const scarp_dataset *ds)
+{
+    return !strcmp(cfg->split_compare, "random") && !strcmp(cfg->split_method, "spatial") &&
+           scarp_dataset_n_runs(ds) > 1;
+}
+
+scarp_status scarp__stage_random_folds(const scarp_config *cfg, const scarp_dataset *ds, int repeat, int16_t *fold)
+{
+    if (ds->folds > 1) /* what prepare deals for method = random: scarp_split_folds without blocks */
+        return scarp_split_folds(ds->label, NULL, ds->n, ds->folds, cfg->seed, (uint64_t)repeat, fold);
+    uint8_t *s = scarp_malloc((size_t)(ds->n ? ds->n : 1));
+    if (!s) return SCARP_ERR_NOMEM;
+    scarp_status st = scarp_split_random(ds->label, ds->n, cfg->split_train, cfg->split_val, cfg->split_test, cfg->seed,
+                                         (uint64_t)repeat, s);
+    for (int64_t i = 0; i < ds->n && !st; i++) fold[i] = s[i];
+    scarp_free(s);
+    return st;
+}
+
+scarp_status scarp__stage_random_split(const scarp_config *cfg, const scarp_dataset *ds, int run, uint8_t *split)
+{
+    const int folds = ds->folds > 1 ? ds->folds : 1;
+    if (run < 0 || run >= scarp_dataset_n_runs(ds))
+        return scarp_fail(SCARP_ERR_USAGE, "random-CV run %d out of range (0..%d)", run, scarp_dataset_n_runs(ds) - 1);
+    int16_t *fold = scarp_malloc(sizeof(int16_t) * (size_t)(ds->n ? ds->n : 1));
+    if (!fold) return SCARP_ERR_NOMEM;
+    scarp_status st = scarp__stage_random_folds(cfg, ds, run / folds, fold);
+    for (int64_t i = 0; i < ds->n && !st; i++)
+        split[i] = folds > 1 ? (fold[i] == run % folds ? SCARP_SPLIT_TEST : SCARP_SPLIT_TRAIN) : (uint8_t)fold[i];
+    scarp_free(fold);
+    if (st || folds < 2) return st;
+    return inner_split(cfg, ds, run, 0, split);
+}
+
+scarp_status scarp__stage_model_path_random(char *path, size_t size, const char *out, const char *name, int run,
+                                            const scarp_dataset *ds, const char *ext)
+{
+    char file[256];
+    int folds = ds->folds > 1 ? ds->folds : 1;
+    snprintf(file, sizeof file, "models/random/%s.r%d.f%d.%s", name, run / folds, run % folds, ext);
+    return scarp_path_join(path, size, out, file);
 }
 
 scarp_status scarp__stage_rows(const uint8_t *split, int64_t n, int s, size_t **idx, size_t *count)

@@ -29,6 +29,22 @@ scarp_status scarp__stage_split(const scarp_config *cfg, const scarp_dataset *ds
 /* The same without the inner split: the outer fold's training rows are all 0. */
 scarp_status scarp__stage_outer_split(const scarp_config *cfg, const scarp_dataset *ds, int run, uint8_t *split,
                                       size_t *excluded);
+/* [split] compare = random: besides the configured (spatial) cross-validation, conventional
+ * CV with the same folds × repeats. 1 when it applies: compare = random, method = spatial
+ * and more than one run. */
+int scarp__stage_compare(const scarp_config *cfg, const scarp_dataset *ds);
+/* The random partition of repeat `repeat` (n): with folds > 1 the stratified folds 0..k-1
+ * that [split] method = random deals with the same seed (scarp_split_folds without blocks);
+ * with folds = 1 the stratified 70/15/15 split of that repeat (0/1/2). */
+scarp_status scarp__stage_random_folds(const scarp_config *cfg, const scarp_dataset *ds, int repeat, int16_t *fold);
+/* The split of random-CV run `run` (0 ≤ run < folds × repeats) like scarp__stage_split:
+ * test = the random fold, the other folds split again into inner train / val, stratified
+ * and random (no blocks); no buffer (conventional CV keeps nothing apart). */
+scarp_status scarp__stage_random_split(const scarp_config *cfg, const scarp_dataset *ds, int run, uint8_t *split);
+/* OUT/models/random/NAME.rR.fF.EXT: the random-CV fold models, apart from the models the
+ * map ensemble and [map] model = best read. */
+scarp_status scarp__stage_model_path_random(char *path, size_t size, const char *out, const char *name, int run,
+                                            const scarp_dataset *ds, const char *ext);
 /* Rows with split == s, in order; *idx scarp_malloc'd. */
 scarp_status scarp__stage_rows(const uint8_t *split, int64_t n, int s, size_t **idx, size_t *count);
 
@@ -72,8 +88,11 @@ void scarp__stage_gather(const scarp_dataset *ds, const size_t *idx, size_t coun
 
 /* OUT/predictions.csv and OUT/samples.gpkg: every sample with its split, folds and each
  * model's main-split test probability (main_prob: nm × n, NaN off the test rows) and
- * out-of-fold probability (oof: nm × n, NaN where missing; NULL without CV). */
-scarp_status scarp__write_predictions(const char *out, const scarp_dataset *ds, const uint8_t *split,
-                                      const char (*names)[32], int nm, const float *main_prob, const double *oof);
+ * out-of-fold probability (oof: nm × n, NaN where missing; NULL without CV); with roof
+ * (nm × n, [split] compare = random) also the random folds (random_fold_rR, from cfg's
+ * seed) and the random-CV out-of-fold probabilities (NAME_random_oof). */
+scarp_status scarp__write_predictions(const char *out, const scarp_config *cfg, const scarp_dataset *ds,
+                                      const uint8_t *split, const char (*names)[32], int nm, const float *main_prob,
+                                      const double *oof, const double *roof);
 
 #endif

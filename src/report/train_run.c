@@ -53,7 +53,7 @@ static scarp_status train_and_val_rows(const uint8_t *split, int64_t n, size_t *
  * al. 2012, "Resampling methods for meta-model validation"). The validation AUC and the
  * threshold recorded are those of the model before the refit, on rows it did not see. */
 static scarp_status train_one(const scarp_config *cfg, const scarp_dataset *ds, const char *name, const uint8_t *split,
-                              int run, int refit, const void *blob, size_t blob_bytes, const char *out,
+                              int run, int random_cv, int refit, const void *blob, size_t blob_bytes, const char *out,
                               scarp_progress *progress, double *seconds, double *val_auc, char *model_path,
                               size_t path_size)
 {
@@ -75,12 +75,19 @@ static scarp_status train_one(const scarp_config *cfg, const scarp_dataset *ds, 
     uint64_t seed = cfg->seed + (run < 0 ? 0 : 7919ull * (uint64_t)(run + 1));
     if ((st = scarp__stage_rows(split, ds->n, SCARP_SPLIT_TRAIN, &tr, &ntr))) goto end;
     if ((st = scarp__stage_rows(split, ds->n, SCARP_SPLIT_VAL, &va, &nva))) goto end;
-    if ((st = scarp__stage_model_path(model_path, path_size, out, name, run, ds, "model"))) goto end;
-    if ((st = scarp__stage_model_path(hpath, sizeof hpath, out, name, run, ds, "history.json"))) goto end;
+    if (random_cv) { /* [split] compare = random: models/random/, never mapped nor chosen as best */
+        if ((st = scarp__stage_model_path_random(model_path, path_size, out, name, run, ds, "model")) ||
+            (st = scarp__stage_model_path_random(hpath, sizeof hpath, out, name, run, ds, "history.json")))
+            goto end;
+    } else if ((st = scarp__stage_model_path(model_path, path_size, out, name, run, ds, "model")) ||
+               (st = scarp__stage_model_path(hpath, sizeof hpath, out, name, run, ds, "history.json"))) {
+        goto end;
+    }
     double t0 = scarp_now();
     cJSON *h = cJSON_CreateObject();
     cJSON_AddStringToObject(h, "model", name);
     num(h, "run", run);
+    cJSON_AddStringToObject(h, "partition", random_cv ? "random" : cfg->split_method);
     num(h, "train_rows", (double)ntr);
     num(h, "val_rows", (double)nva);
     *val_auc = NAN;
@@ -332,6 +339,28 @@ static scarp_status check_splits(const scarp_config *cfg, const scarp_dataset *d
                       (long long)c[2][0], MIN_CLASS, MIN_CLASS, xmax - xmin, ymax - ymin, advice);
 }
 
+/* [split] compare = random: every random-CV run needs what split_ok asks too (stratified
+ * random folds almost always have it; a tiny inventory with many folds may not). */
+static scarp_status check_random_splits(const scarp_config *cfg, const scarp_dataset *ds, int runs, uint8_t *split)
+{
+    const int folds = ds->folds > 1 ? ds->folds : 1;
+    for (int r = 0; r < runs; r++) {
+        int64_t c[4][2];
+        scarp_status st = scarp__stage_random_split(cfg, ds, r, split);
+        if (st) return st;
+        split_counts(ds, split, c);
+        if (!split_ok(c))
+            return scarp_fail(SCARP_ERR_INPUT,
+                              "%s: [split] compare = random: random fold %d of repeat %d has %lld + %lld training, "
+                              "%lld + %lld validation and %lld + %lld test rows (landslide + other; at least %d + %d "
+                              "training and one of each class elsewhere needed); use fewer [split] folds or more samples",
+                              cfg->config_path, r % folds + 1, r / folds + 1, (long long)c[0][1], (long long)c[0][0],
+                              (long long)c[1][1], (long long)c[1][0], (long long)c[2][1], (long long)c[2][0], MIN_CLASS,
+                              MIN_CLASS);
+    }
+    return SCARP_OK;
+}
+
 /* The normalisation of one run: the dataset's own for the main split; refitted on the
  * outer fold's training rows (train + val, never test or buffer rows) for a CV run. */
 static scarp_status run_norm(const scarp_dataset *ds, const uint8_t *split, int run, scarp_norm *norm)
@@ -432,7 +461,8 @@ scarp_status scarp_train_run_ex(const scarp_config *cfg, const char *out, const 
     if (st) return st;
     int runs = scarp_dataset_n_runs(&ds);
     if (runs < 2) runs = 0;
-    void **blobs = scarp_calloc((size_t)runs + 1, sizeof *blobs);
+    void **blobs = scarp_calloc((size_t)runs + 1, sizeof *blobs), **rblobs = NULL;
+    size_t *rblob_bytes = NULL;
     size_t *blob_bytes = scarp_calloc((size_t)runs + 1, sizeof *blob_bytes);
     uint8_t *split = scarp_malloc((size_t)(ds.n ? ds.n : 1));
     char dir[4096];
@@ -440,8 +470,11 @@ scarp_status scarp_train_run_ex(const scarp_config *cfg, const char *out, const 
         st = SCARP_ERR_NOMEM;
         goto end;
     }
+    const int compare = scarp__stage_compare(cfg, &ds);
     if ((st = check_splits(cfg, &ds, runs, split))) goto end; /* before anything is written */
-    if ((st = scarp_path_join(dir, sizeof dir, out, "models")) || (st = scarp_mkdir_p(dir))) goto end;
+    if (compare && (st = check_random_splits(cfg, &ds, runs, split))) goto end;
+    if ((st = scarp_path_join(dir, sizeof dir, out, compare ? "models/random" : "models")) || (st = scarp_mkdir_p(dir)))
+        goto end;
     if (runs && !ds.raw)
         scarp_warn("train: %s/dataset.bin keeps no raw inputs (an older scarp made it): the folds share the main "
                    "split's normalisation; run `scarp prepare` again for per-fold normalisation", out);
@@ -455,6 +488,23 @@ scarp_status scarp_train_run_ex(const scarp_config *cfg, const char *out, const 
             goto end;
         }
         scarp_norm_free(&nr);
+    }
+    if (compare) { /* the random-CV runs: their own per-fold normalisation, after the spatial ones */
+        if (!(rblobs = scarp_calloc((size_t)runs, sizeof *rblobs)) ||
+            !(rblob_bytes = scarp_calloc((size_t)runs, sizeof *rblob_bytes))) {
+            st = SCARP_ERR_NOMEM;
+            goto end;
+        }
+        for (int r = 0; r < runs; r++) {
+            scarp_norm nr;
+            scarp_norm_init(&nr);
+            if ((st = scarp__stage_random_split(cfg, &ds, r, split)) || (st = run_norm(&ds, split, r, &nr)) ||
+                (st = scarp_norm_serialize(&nr, &rblobs[r], &rblob_bytes[r]))) {
+                scarp_norm_free(&nr);
+                goto end;
+            }
+            scarp_norm_free(&nr);
+        }
     }
     size_t excluded = 0;
     if ((st = scarp__stage_split(cfg, &ds, -1, split, &excluded))) goto end;
@@ -474,7 +524,7 @@ scarp_status scarp_train_run_ex(const scarp_config *cfg, const char *out, const 
             scarp_norm_free(&nr);
             if (st || (st = scarp__stage_split(cfg, &ds, r, split, NULL))) goto end;
             if (r < 0) scarp_info("train: %s ...", names[i]);
-            if ((st = train_one(cfg, &ds, names[i], split, r, r >= 0, blobs[r + 1], blob_bytes[r + 1], out, progress,
+            if ((st = train_one(cfg, &ds, names[i], split, r, 0, r >= 0, blobs[r + 1], blob_bytes[r + 1], out, progress,
                                 r < 0 ? &res->seconds[i] : &s, r < 0 ? &res->val_auc[i] : &a,
                                 r < 0 ? res->path[i] : p, r < 0 ? sizeof res->path[i] : sizeof p)))
                 goto end;
@@ -484,12 +534,32 @@ scarp_status scarp_train_run_ex(const scarp_config *cfg, const char *out, const 
                 res->runs[i]++;
             }
         }
+        /* [split] compare = random: the same k × repeats on random stratified folds, the same
+         * protocol (inner random split, refit, per-fold normalisation) and per-run seeds */
+        for (int r = 0; compare && r < runs; r++) {
+            double s, a;
+            char p[4096];
+            scarp_norm nr;
+            scarp_norm_init(&nr);
+            if (!(st = scarp_norm_deserialize(&nr, rblobs[r], rblob_bytes[r])))
+                st = ds.raw ? scarp_dataset_apply_norm(&ds, &nr) : SCARP_OK;
+            scarp_norm_free(&nr);
+            if (st || (st = scarp__stage_random_split(cfg, &ds, r, split))) goto end;
+            if (r == 0) scarp_info("train: %s: random cross-validation for [split] compare = random ...", names[i]);
+            if ((st = train_one(cfg, &ds, names[i], split, r, 1, 1, rblobs[r], rblob_bytes[r], out, progress, &s, &a, p,
+                                sizeof p)))
+                goto end;
+            res->runs_random[i]++;
+        }
     }
     st = write_best(cfg, out, &ds, runs);
 end:
     for (int r = 0; blobs && r <= runs; r++) scarp_free(blobs[r]);
     scarp_free(blobs);
     scarp_free(blob_bytes);
+    for (int r = 0; rblobs && r < runs; r++) scarp_free(rblobs[r]);
+    scarp_free(rblobs);
+    scarp_free(rblob_bytes);
     scarp_free(split);
     scarp_dataset_free(&ds);
     return st;

@@ -166,6 +166,7 @@ scarp_status scarp_run_stage_key_model(const scarp_config *c, const char *prepar
         HASH_FIELD(h, c, logreg_c);
     }
     HASH_FIELD(h, c, split_buffer); /* which rows train every model */
+    HASH_STR(h, c, split_compare);  /* compare = random trains the random-CV fold models too */
     scarp_hash_end(h, key);
     return SCARP_OK;
 }
