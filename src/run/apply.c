@@ -475,6 +475,77 @@ static scarp_status write_domain_json(const char *path, const scarp_apply_report
     return st;
 }
 
+/* Appends text to an HTML buffer with <, >, & and " escaped. */
+static void html_text(char *b, size_t cap, size_t *n, const char *t)
+{
+    for (; *t && *n + 8 < cap; t++) {
+        const char *e = *t == '<' ? "&lt;" : *t == '>' ? "&gt;" : *t == '&' ? "&amp;" : *t == '"' ? "&quot;" : NULL;
+        if (e) *n += (size_t)snprintf(b + *n, cap - *n, "%s", e);
+        else b[(*n)++] = *t;
+    }
+    b[*n < cap ? *n : cap - 1] = 0;
+}
+
+/* apply/domain.html: the same report as a page a browser (or the QGIS user) reads. */
+static scarp_status write_domain_html(const char *path, const scarp_apply_report *rep, const char *run_dir,
+                                      const char *config)
+{
+    const size_t cap = 65536;
+    size_t n = 0;
+    char *b = scarp_malloc(cap);
+    if (!b) return SCARP_ERR_NOMEM;
+#define H(...) (n += (size_t)snprintf(b + n, n < cap ? cap - n : 0, __VA_ARGS__), n = n < cap ? n : cap - 1)
+    H("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>scarp apply — domain report</title>\n"
+      "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+      "padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.out{background:#fde0c0}"
+      ".unseen{background:#f0c8f0}</style></head><body>\n<h1>Domain report</h1>\n<p>Models <b>");
+    html_text(b, cap, &n, rep->model);
+    H("</b> (%d file%s) from <code>", rep->members, rep->members > 1 ? "s" : "");
+    html_text(b, cap, &n, run_dir);
+    H("</code> applied to <code>");
+    html_text(b, cap, &n, config);
+    const double V = rep->valid_cells > 0 ? (double)rep->valid_cells : 1;
+    H("</code>.</p>\n<p>%lld valid cells: <b>%.2f %%</b> outside the training range in at least one factor, "
+      "<b>%.2f %%</b> with a category unseen in training%s. Per cell: <code>map/outside_range.tif</code> "
+      "(0 inside, 1 outside, 2 unseen).</p>\n",
+      (long long)rep->valid_cells, 100.0 * (double)rep->outside_cells / V, 100.0 * (double)rep->unseen_cells / V,
+      rep->unseen_cells && rep->unseen_nodata ? " (mapped as nodata)" : "");
+    H("<table><tr><th>factor</th><th>kind</th><th>training range</th><th>below</th><th>above</th><th>outside</th>"
+      "<th>unseen values (cells)</th></tr>\n");
+    for (int i = 0; i < rep->n_factors; i++) {
+        const scarp_apply_factor *f = &rep->factors[i];
+        H("<tr class=\"%s\"><td>", f->n_unseen ? "unseen" : f->outside ? "out" : "");
+        html_text(b, cap, &n, f->name);
+        H("</td><td>%s</td>", kind_word(f->kind));
+        if (f->kind == SCARP_KIND_CONTINUOUS)
+            H("<td>%.6g … %.6g</td><td>%lld</td><td>%lld</td>", f->train_min, f->train_max, (long long)f->below,
+              (long long)f->above);
+        else if (f->kind == SCARP_KIND_CATEGORICAL)
+            H("<td>%d categories</td><td></td><td></td>", f->n_categories);
+        else
+            H("<td>any angle</td><td></td><td></td>");
+        H("<td>%.2f %%</td><td>", 100 * f->share);
+        for (int j = 0; j < f->n_unseen && j < SCARP_APPLY_MAX_UNSEEN; j++)
+            H("%s%d (%lld)", j ? ", " : "", f->unseen_value[j], (long long)f->unseen_cells[j]);
+        H("</td></tr>\n");
+    }
+    char ts[160], ns[160];
+    series_text(ts, sizeof ts, &rep->train_series);
+    series_text(ns, sizeof ns, &rep->new_series);
+    H("</table>\n<h2>Grids and series</h2>\n<table><tr><th></th><th>CRS</th><th>resolution</th><th>cells</th>"
+      "<th>series</th></tr>\n<tr><td>training</td><td>");
+    html_text(b, cap, &n, rep->train_crs);
+    H("</td><td>%g × %g</td><td>%lld × %lld</td><td>%s</td></tr>\n<tr><td>new</td><td>", rep->train_res[0],
+      rep->train_res[1], (long long)rep->train_size[0], (long long)rep->train_size[1], ts);
+    html_text(b, cap, &n, rep->new_crs);
+    H("</td><td>%g × %g</td><td>%lld × %lld</td><td>%s</td></tr>\n</table>\n</body></html>\n", rep->new_res[0],
+      rep->new_res[1], (long long)rep->new_size[0], (long long)rep->new_size[1], ns);
+#undef H
+    scarp_status st = scarp_write_file_atomic(path, b, strlen(b));
+    scarp_free(b);
+    return st;
+}
+
 /* The one-line error of an unseen category: the factor and its values. */
 static scarp_status unseen_error(const scarp_apply_report *rep, const char *config)
 {
@@ -617,7 +688,7 @@ scarp_status scarp_apply_run(const char *run_dir, const scarp_config *cfg_in, co
     scarp_dataset_init(&ds);
     char rpath[SCARP_PATH_MAX], opath[SCARP_PATH_MAX];
     char adir[SCARP_PATH_MAX], mdir[SCARP_PATH_MAX], p_dom[SCARP_PATH_MAX], p_txt[SCARP_PATH_MAX];
-    char p_mask[SCARP_PATH_MAX], p_qml[SCARP_PATH_MAX], p_valid[SCARP_PATH_MAX], p_met[SCARP_PATH_MAX];
+    char p_html[SCARP_PATH_MAX], p_mask[SCARP_PATH_MAX], p_qml[SCARP_PATH_MAX], p_valid[SCARP_PATH_MAX], p_met[SCARP_PATH_MAX];
     char *text = NULL;
     scarp_status st = SCARP_OK;
     if (!cfg || !fd) {
@@ -638,6 +709,7 @@ scarp_status scarp_apply_run(const char *run_dir, const scarp_config *cfg_in, co
         (st = scarp_path_join(mdir, sizeof mdir, out_dir, "map")) ||
         (st = scarp_path_join(p_dom, sizeof p_dom, adir, "domain.json")) ||
         (st = scarp_path_join(p_txt, sizeof p_txt, adir, "domain.txt")) ||
+        (st = scarp_path_join(p_html, sizeof p_html, adir, "domain.html")) ||
         (st = scarp_path_join(p_valid, sizeof p_valid, adir, "valid.tif")) ||
         (st = scarp_path_join(p_met, sizeof p_met, adir, "metrics.json")) ||
         (st = scarp_path_join(p_mask, sizeof p_mask, mdir, "outside_range.tif")) ||
@@ -704,6 +776,7 @@ scarp_status scarp_apply_run(const char *run_dir, const scarp_config *cfg_in, co
         goto end;
     }
     if ((st = write_mask_qml(p_qml)) || (st = scarp_write_file_atomic(p_txt, text, strlen(text))) ||
+        (st = write_domain_html(p_html, rep, run_dir, cfg->config_path)) ||
         (st = write_domain_json(p_dom, rep, run_dir, cfg->config_path)))
         goto end;
     if (opts->on_domain) opts->on_domain(rep, opts->user);

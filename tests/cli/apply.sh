@@ -67,7 +67,7 @@ cmp "$A/run/map/classes.tif" "$A/same/map/classes.tif" || fail "logreg: classes.
 for f in classes.qml outside_range.tif outside_range.qml quicklook.png summary.json; do
   [ -s "$A/same/map/$f" ] || fail "no map/$f"
 done
-for f in domain.json domain.txt metrics.json; do [ -s "$A/same/apply/$f" ] || fail "no apply/$f"; done
+for f in domain.json domain.txt domain.html metrics.json; do [ -s "$A/same/apply/$f" ] || fail "no apply/$f"; done
 ok "logreg: apply on the same area == scarp map, byte for byte"
 "$BIN" map "$A/study.ini" --model cnn --out "$A/run" --quiet || fail "scarp map cnn"
 ini same_cnn same_cnn
@@ -141,7 +141,7 @@ rc=$?
 [ $rc -eq 1 ] || { cat "$D/o.txt" "$D/e.txt"; fail "unseen category: exit $rc, expected 1"; }
 [ "$(wc -l < "$D/e.txt")" -eq 1 ] || { cat "$D/e.txt"; fail "unseen category: not one line"; }
 grep -q "zone = 7 (200 cells)" "$D/e.txt" || { cat "$D/e.txt"; fail "unseen category: the line does not name zone = 7"; }
-for f in map/susceptibility.tif map/classes.tif map/outside_range.tif apply/domain.json apply/metrics.json; do
+for f in map/susceptibility.tif map/classes.tif map/outside_range.tif apply/domain.json apply/domain.html apply/metrics.json; do
   [ -e "$A/unseen/$f" ] && fail "unseen category: $f written"
 done
 ok "unseen category: exit 1, one line naming it ($(cat "$D/e.txt" | cut -c1-60)...), nothing written"
