@@ -29,9 +29,10 @@ typedef struct {
     int64_t below, above;      /* continuous: valid cells below / above the range */
     int64_t outside;           /* below + above (continuous) or unseen cells (categorical) */
     double share;              /* outside / valid cells */
-    int n_unseen;              /* categorical: distinct unseen values (listed up to the max) */
+    int n_unseen;              /* categorical: distinct unseen values listed (at most the max) */
     int unseen_value[SCARP_APPLY_MAX_UNSEEN];
     int64_t unseen_cells[SCARP_APPLY_MAX_UNSEEN];
+    int64_t unseen_other_cells; /* cells of further unseen values, beyond the listed ones */
 } scarp_apply_factor;
 
 typedef struct {

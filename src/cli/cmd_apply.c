@@ -37,8 +37,8 @@ static void print_domain(const scarp_apply_report *r, void *user)
         const scarp_apply_factor *f = &r->factors[i];
         if (f->outside == 0) continue;
         if (f->n_unseen)
-            printf("  %-20s %6.2f %% unseen category (%d value%s)\n", f->name, 100 * f->share, f->n_unseen,
-                   f->n_unseen > 1 ? "s" : "");
+            printf("  %-20s %6.2f %% unseen category (%d value%s%s)\n", f->name, 100 * f->share, f->n_unseen,
+                   f->n_unseen > 1 ? "s" : "", f->unseen_other_cells ? " and more" : "");
         else
             printf("  %-20s %6.2f %% outside %.6g .. %.6g (%lld below, %lld above)\n", f->name, 100 * f->share,
                    f->train_min, f->train_max, (long long)f->below, (long long)f->above);

@@ -281,12 +281,12 @@ static scarp_status domain_scan(const scarp_stack *stack, const factor_domain *f
                     unseen = 1;
                     a->outside++;
                     int j = 0;
-                    while (j < a->n_unseen && j < SCARP_APPLY_MAX_UNSEEN && a->unseen_value[j] != (int)v) j++;
+                    while (j < a->n_unseen && a->unseen_value[j] != (int)v) j++;
                     if (j < SCARP_APPLY_MAX_UNSEEN) {
                         if (j == a->n_unseen) a->unseen_value[a->n_unseen++] = (int)v;
                         a->unseen_cells[j]++;
-                    } else if (j == a->n_unseen) {
-                        a->n_unseen++; /* counted, not listed */
+                    } else {
+                        a->unseen_other_cells++; /* counted, not listed */
                     }
                 } else if (f->has_range) {
                     if (v < f->lo) a->below++, a->outside++, out = 1;
@@ -400,9 +400,9 @@ static char *domain_text(const scarp_apply_report *rep, const char *run_dir, con
             OUT("%-22s %-12s %-27s %10s %10s %7.2f%%", f->name, kind_word(f->kind), range, "-", "-", 100 * f->share);
             if (f->n_unseen) {
                 OUT("  unseen:");
-                for (int j = 0; j < f->n_unseen && j < SCARP_APPLY_MAX_UNSEEN; j++)
+                for (int j = 0; j < f->n_unseen; j++)
                     OUT(" %d (%lld cells)", f->unseen_value[j], (long long)f->unseen_cells[j]);
-                if (f->n_unseen > SCARP_APPLY_MAX_UNSEEN) OUT(" and %d more", f->n_unseen - SCARP_APPLY_MAX_UNSEEN);
+                if (f->unseen_other_cells) OUT(" and %lld cells of other values", (long long)f->unseen_other_cells);
             }
             OUT("\n");
         } else {
@@ -452,12 +452,13 @@ static scarp_status write_domain_json(const char *path, const scarp_apply_report
         if (f->kind == SCARP_KIND_CATEGORICAL) {
             cJSON_AddNumberToObject(o, "categories_seen", f->n_categories);
             cJSON *u = cJSON_AddArrayToObject(o, "unseen");
-            for (int j = 0; j < f->n_unseen && j < SCARP_APPLY_MAX_UNSEEN; j++) {
+            for (int j = 0; j < f->n_unseen; j++) {
                 cJSON *e = cJSON_CreateObject();
                 cJSON_AddNumberToObject(e, "value", f->unseen_value[j]);
                 cJSON_AddNumberToObject(e, "cells", (double)f->unseen_cells[j]);
                 cJSON_AddItemToArray(u, e);
             }
+            cJSON_AddNumberToObject(o, "unseen_other_cells", (double)f->unseen_other_cells);
         }
         cJSON_AddNumberToObject(o, "outside", (double)f->outside);
         cJSON_AddNumberToObject(o, "share", f->share);
@@ -525,7 +526,7 @@ static scarp_status write_domain_html(const char *path, const scarp_apply_report
         else
             H("<td>any angle</td><td></td><td></td>");
         H("<td>%.2f %%</td><td>", 100 * f->share);
-        for (int j = 0; j < f->n_unseen && j < SCARP_APPLY_MAX_UNSEEN; j++)
+        for (int j = 0; j < f->n_unseen; j++)
             H("%s%d (%lld)", j ? ", " : "", f->unseen_value[j], (long long)f->unseen_cells[j]);
         H("</td></tr>\n");
     }
@@ -556,11 +557,12 @@ static scarp_status unseen_error(const scarp_apply_report *rep, const char *conf
         const scarp_apply_factor *f = &rep->factors[i];
         if (!f->n_unseen) continue;
         n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0, "%s%s = ", n ? "; " : "", f->name);
-        for (int j = 0; j < f->n_unseen && j < SCARP_APPLY_MAX_UNSEEN && n < sizeof list; j++)
+        for (int j = 0; j < f->n_unseen && n < sizeof list; j++)
             n += (size_t)snprintf(list + n, sizeof list - n, "%s%d (%lld cells)", j ? ", " : "", f->unseen_value[j],
                                   (long long)f->unseen_cells[j]);
-        if (f->n_unseen > SCARP_APPLY_MAX_UNSEEN && n < sizeof list)
-            n += (size_t)snprintf(list + n, sizeof list - n, " and %d more", f->n_unseen - SCARP_APPLY_MAX_UNSEEN);
+        if (f->unseen_other_cells && n < sizeof list)
+            n += (size_t)snprintf(list + n, sizeof list - n, " and %lld cells of other values",
+                                  (long long)f->unseen_other_cells);
     }
     return scarp_fail(SCARP_ERR_INPUT, "%s: categories never seen in training: %s (set [apply] unseen = nodata to map "
                                        "those cells as nodata)", config, list);
