@@ -11,7 +11,8 @@
 #    nothing under final names; with [apply] unseen = nodata those cells are nodata in the
 #    map, 2 in the mask, and every other cell keeps the same-area value (logreg: the
 #    centre cell alone);
-#  - a missing factor: exit 1, one line naming it; usage errors exit 2; [apply] keys checked.
+#  - a missing factor, a [map] date whose window leaves the new series: exit 1, one line
+#    naming it, no map; usage errors exit 2; [apply] keys checked.
 # Usage: apply.sh SCARP_BINARY [SHARED_DATA]
 set -u
 BIN=$1
@@ -185,6 +186,14 @@ rc=$?
   cat "$D/e.txt"; fail "missing factor: exit $rc, expected 1 and one line naming 'check'"; }
 [ -e "$A/missing/map/susceptibility.tif" ] && fail "missing factor: a map was written"
 ok "missing factor: $(cat "$D/e.txt")"
+ini mapdate mapdate "s/^\[map\]$/[map]\ndate = 1990-01-01/"
+grep -q "^date = 1990-01-01" "$A/mapdate.ini" || fail "fixture: no [map] date"
+"$BIN" apply "$A/run" "$A/mapdate.ini" --model logreg --quiet > "$D/o.txt" 2> "$D/e.txt"
+rc=$?
+[ $rc -eq 1 ] && [ "$(wc -l < "$D/e.txt")" -eq 1 ] && grep -q "1990-01-01: its 30-day window leaves this area's series" "$D/e.txt" || {
+  cat "$D/e.txt"; fail "map date outside the series: exit $rc, expected 1 and one line"; }
+[ -e "$A/mapdate/map/susceptibility.tif" ] || [ -e "$A/mapdate/apply/domain.json" ] && fail "map date outside the series: output written"
+ok "a map date outside the new series: $(cut -c1-150 "$D/e.txt")"
 ini badkey badkey
 printf '\n[apply]\nunsen = nodata\n' >> "$A/badkey.ini"
 "$BIN" apply "$A/run" "$A/badkey.ini" 2> "$D/e.txt"; rc=$?
