@@ -54,6 +54,7 @@ static void test_defaults(void)
     CHECK_EQ_INT(c.map_classes, 4);
     CHECK(strcmp(c.map_breaks, "natural") == 0);
     CHECK(strcmp(c.map_date, "auto") == 0);
+    CHECK(strcmp(c.apply_unseen, "error") == 0);
 }
 
 static void test_full_file(void)
@@ -74,7 +75,8 @@ static void test_full_file(void)
               "stations_x = lon\nstations_y = lat\n"
               "[split]\nmethod = spatial\ntrain = 0.6\nval = 0.2\ntest = 0.2\nfolds = 5\nrepeats = 3\ncompare = random\n"
               "[model]\nmodels = cnn_lstm forest\npatch = 16\nlr = 0.0005\n"
-              "[map]\nmodel = forest\nclasses = 5\nbreaks = quantile\ndate = 2020-02-29\n",
+              "[map]\nmodel = forest\nclasses = 5\nbreaks = quantile\ndate = 2020-02-29\n"
+              "[apply]\nunseen = nodata\n",
               path, sizeof path);
     scarp_config_defaults(&c);
     CHECK_OK(scarp_config_load(&c, path));
@@ -110,6 +112,7 @@ static void test_full_file(void)
     CHECK_EQ_INT(c.patch, 16);
     CHECK_EQ_INT(c.map_classes, 5);
     CHECK(strcmp(c.map_date, "2020-02-29") == 0);
+    CHECK(strcmp(c.apply_unseen, "nodata") == 0);
 }
 
 /* Loads `text` and expects SCARP_ERR_INPUT with a message containing `want`. */
@@ -131,6 +134,9 @@ static void test_errors(void)
     expect_error("[model]\nmodle = cnn\n", "%s:2: unknown key 'modle' in [model] (did you mean 'models'?)");
     expect_error("[negatives]\nmin_distanse = 3\n", "%s:2: unknown key 'min_distanse' in [negatives] (did you mean 'min_distance'?)");
     expect_error("[layer.dem]\npth = dem.tif\n", "%s:2: unknown key 'pth' in [layer.dem] (did you mean 'path'?)");
+    expect_error("[apply]\nunsen = nodata\n", "%s:2: unknown key 'unsen' in [apply] (did you mean 'unseen'?)");
+    expect_error("[apply]\nunseen = maybe\n", "%s:2: 'unseen' must be one of: error nodata (got 'maybe')");
+    expect_error("[aply]\nunseen = nodata\n", "%s:2: unknown section [aply] (did you mean [apply]?)");
     expect_error("[projcet]\nseed = 1\n", "%s:2: unknown section [projcet] (did you mean [project]?)");
     expect_error("[layr.dem]\npath = x.tif\n", "(did you mean [layer.dem]?)");
     expect_error("[project]\nzzzzzz = 1\n", "%s:2: unknown key 'zzzzzz' in [project] (known:");

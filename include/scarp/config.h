@@ -131,6 +131,10 @@ typedef struct {
 
     /* [report] */
     char report_reference[16];        /* "none" | "kerman": the published study's table beside ours */
+
+    /* [apply] (`scarp apply RUN_DIR NEW.ini`: models of another study on this area) */
+    char apply_unseen[8];             /* "error" (default): a category never seen in training stops
+                                         the run | "nodata": those cells are mapped as nodata */
 } scarp_config;
 
 /* Fills every default. */

@@ -156,6 +156,11 @@ void scarp_norm_tabular(const scarp_norm *norm, const float *patch, const float 
 /* Checks that a stack has the layers this norm was fitted on (names, order, kinds);
  * SCARP_ERR_INPUT naming the first mismatch. */
 scarp_status scarp_norm_check_stack(const scarp_norm *norm, const scarp_stack *stack);
+/* Points the norm at another stack's layers by NAME (`scarp apply`: the same factors in
+ * another area, in any order, extra layers ignored): layer indices, L, names and kinds
+ * become the stack's. SCARP_ERR_INPUT naming the first factor the stack lacks, or one
+ * whose kind differs; the norm is unchanged then. */
+scarp_status scarp_norm_remap(scarp_norm *norm, const scarp_stack *stack);
 
 /* Serialisation (little-endian, magic "SCNORM01", CRC-32 at the end). The blob is
  * malloc'd with scarp_malloc; free with scarp_free. Deserialize checks magic, size and
@@ -248,6 +253,12 @@ typedef struct {
     double seconds_stack, seconds_total;
     char report_path[1024];        /* OUT/prepare_dropped.csv (the dropped points and why) */
 } scarp_prepare_report;
+
+/* The layer stack of `scarp prepare`: out_dir/stack reused when it was built from the
+ * same config keys and input files (stack/prepare.stamp), else built and stamped.
+ * *reused = 1 when reused. */
+scarp_status scarp_prepare_stack(const scarp_config *cfg, const char *out_dir, scarp_progress *p, scarp_stack *s,
+                                 int *reused);
 
 /* Loads or builds the stack (reused when out_dir/stack/stack.json exists and matches),
  * samples, splits, fits the normalisation on train, extracts everything and writes

@@ -139,7 +139,20 @@ typedef struct {
     const char *dates;      /* NULL: the config's. "yyyy-mm-dd": one map at that date (overrides
                                [map] date); "D1..D2[/step]": dated maps (overrides [map] dates) */
     const char *ensemble;   /* NULL: [map] ensemble; "auto", "on" or "off" */
+    /* `scarp apply` (src/run/apply.c): models of another study on this grid */
+    const char *models_dir; /* NULL: out_dir; else the run folder whose models/ (and best.json) are mapped */
+    int match_by_name;      /* 1: the stack's layers are matched to each model's factors by name (any
+                               order, extra layers ignored; a missing one is an error naming it) */
+    const char *valid_path; /* NULL: stack/valid.tif; else a Byte mask (1 = map the cell) on the grid */
+    int64_t valid_cells;    /* the 1s of valid_path */
 } scarp_map_options;
+
+/* The model files `[map] model` / --model NAME resolves to in run_dir/models (NAME, "best"
+ * via best.json, fold or seed members by ensemble = auto | on | off; or explicit comma-
+ * separated paths): *paths (scarp_malloc'd, *n rows) in the order the map averages them;
+ * resolved receives the model name. The same rule as scarp_map_run_ex. */
+scarp_status scarp_map_model_files(const char *run_dir, const char *name, const char *ensemble,
+                                   char (**paths)[SCARP_PATH_MAX], int *n, char *resolved, size_t rsize);
 
 /* Parses "D1..D2[/step]" (or one date "D") into days since 1970-01-01: at most max dates,
  * D1 <= D2, step >= 1 day. SCARP_ERR_INPUT naming the text on a malformed range. */

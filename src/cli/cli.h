@@ -105,6 +105,7 @@ int cmd_train(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 
 #endif

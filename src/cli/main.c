@@ -11,6 +11,7 @@ static const cli_command commands[] = {
     {"train", cmd_train, "train the configured models"},
     {"evaluate", cmd_evaluate, "test-split metrics, ROC, importance, report"},
     {"map", cmd_map, "susceptibility and class maps for the whole grid"},
+    {"apply", cmd_apply, "map a run's models onto another area, after a domain report"},
     {"run", cmd_run, "the whole study: prepare, train, evaluate, map, report"},
     {"info", cmd_info, "describe a raster, a model file or a run folder"},
 };

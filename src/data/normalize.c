@@ -9,6 +9,7 @@
 #include "scarp/alloc.h"
 #include "scarp/dataset.h"
 #include "scarp/fsutil.h"
+#include "preflight.h"
 
 #define MAX_CATEGORIES 64
 #define DEG2RAD (M_PI / 180.0)
@@ -350,6 +351,46 @@ scarp_status scarp_norm_check_stack(const scarp_norm *norm, const scarp_stack *s
         if (strcmp(stack->layers[l].name, norm->layer_names[l]) != 0 || (int)stack->layers[l].kind != norm->layer_kinds[l])
             return scarp_fail(SCARP_ERR_INPUT, "%s: stack layer %d is '%s', the model expects '%s'", stack->dir, l + 1,
                               stack->layers[l].name, norm->layer_names[l]);
+    return SCARP_OK;
+}
+
+scarp_status scarp_norm_remap(scarp_norm *norm, const scarp_stack *stack)
+{
+    int map[SCARP_STACK_MAX_LAYERS];
+    if (norm->L > SCARP_STACK_MAX_LAYERS)
+        return scarp_fail(SCARP_ERR_INPUT, "the model has %d layers, at most %d", norm->L, SCARP_STACK_MAX_LAYERS);
+    for (int l = 0; l < norm->L; l++) {
+        map[l] = scarp_stack_layer_index(stack, norm->layer_names[l]);
+        if (map[l] < 0) {
+            char have[512];
+            size_t n = 0;
+            have[0] = 0;
+            for (int j = 0; j < stack->n_layers && n < sizeof have; j++)
+                n += (size_t)snprintf(have + n, sizeof have - n, "%s%s", j ? " " : "", stack->layers[j].name);
+            return scarp_fail(SCARP_ERR_INPUT, "factor '%s' of the model is not among the layers of %s (%s)",
+                              norm->layer_names[l], stack->dir, have);
+        }
+        if ((int)stack->layers[map[l]].kind != norm->layer_kinds[l])
+            return scarp_fail(SCARP_ERR_INPUT, "factor '%s' is %s in %s, the model was trained on a %s layer",
+                              norm->layer_names[l], scarp__kind_name(stack->layers[map[l]].kind), stack->dir,
+                              scarp__kind_name((scarp_layer_kind)norm->layer_kinds[l]));
+    }
+    char(*names)[64] = scarp_calloc((size_t)stack->n_layers + 1, 64);
+    int *kinds = scarp_calloc((size_t)stack->n_layers + 1, sizeof(int));
+    if (!names || !kinds) {
+        scarp_free(names), scarp_free(kinds);
+        return SCARP_ERR_NOMEM;
+    }
+    for (int j = 0; j < stack->n_layers; j++) {
+        snprintf(names[j], 64, "%s", stack->layers[j].name);
+        kinds[j] = stack->layers[j].kind;
+    }
+    for (int c = 0; c < norm->C; c++) norm->channels[c].layer = map[norm->channels[c].layer];
+    scarp_free(norm->layer_names);
+    scarp_free(norm->layer_kinds);
+    norm->layer_names = names;
+    norm->layer_kinds = kinds;
+    norm->L = stack->n_layers;
     return SCARP_OK;
 }
 

@@ -81,8 +81,8 @@ static uint32_t stack_digest(const scarp_config *c)
     return h;
 }
 
-static scarp_status load_or_build_stack(const scarp_config *cfg, const char *out, scarp_progress *p, scarp_stack *s,
-                                        int *reused)
+scarp_status scarp_prepare_stack(const scarp_config *cfg, const char *out, scarp_progress *p, scarp_stack *s,
+                                 int *reused)
 {
     char stamp_path[SCARP_PATH_MAX + 64], json[SCARP_PATH_MAX + 64], line[64];
     scarp_path_join(stamp_path, sizeof stamp_path, out, "stack/prepare.stamp");
@@ -313,7 +313,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     if ((st = scarp_mkdir_p(out)) != SCARP_OK) goto end;
 
     /* 1. the layer stack */
-    if ((st = load_or_build_stack(cfg, out, p, &stack, &stack_reused)) != SCARP_OK) goto end;
+    if ((st = scarp_prepare_stack(cfg, out, p, &stack, &stack_reused)) != SCARP_OK) goto end;
     rep.seconds_stack = scarp_now() - t0;
     scarp_info("prepare: stack %s (%d layers) in %.1f s", stack_reused ? "reused" : "built", stack.n_layers,
                rep.seconds_stack);

@@ -166,11 +166,13 @@ static const key_def KEYS[] = {
     {"map", "dates", K_SPECIAL, F(map_dates), 0, 0, NULL, 0},
 
     {"report", "reference", K_ENUM, F(report_reference), 0, 0, "none kerman", 0},
+
+    {"apply", "unseen", K_ENUM, F(apply_unseen), 0, 0, "error nodata", 0},
 };
 #define N_KEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
 static const char *const SECTIONS[] = {"project", "grid", "terrain", "layer.NAME", "distance.NAME", "ndvi",
-                                       "inventory", "negatives", "temporal", "split", "model", "map", "report"};
+                                       "inventory", "negatives", "temporal", "split", "model", "map", "report", "apply"};
 
 void scarp_config_defaults(scarp_config *c)
 {
@@ -234,6 +236,7 @@ void scarp_config_defaults(scarp_config *c)
     c->map_tile = 512;
     strcpy(c->map_ensemble, "auto");
     strcpy(c->report_reference, "none");
+    strcpy(c->apply_unseen, "error");
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -585,7 +588,7 @@ static int handler(void *user, const char *section, const char *name, const char
         }
         if (*guess) return set_err(p, "unknown section [%s] (did you mean [%s]?)%s", section, guess, "");
         return set_err(p, "unknown section [%s] (known: project grid terrain layer.NAME distance.NAME ndvi inventory "
-                          "negatives temporal split model map)%s%s", section, "", "");
+                          "negatives temporal split model map report apply)%s%s", section, "", "");
     }
     const char *s = nearest(name, cands, nc);
     if (s) {

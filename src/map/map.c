@@ -262,6 +262,26 @@ static scarp_status load_models(map_job *job, const char *out_dir, const char *n
     return st;
 }
 
+scarp_status scarp_map_model_files(const char *run_dir, const char *name, const char *ensemble,
+                                   char (**paths)[SCARP_PATH_MAX], int *n, char *resolved, size_t rsize)
+{
+    *paths = NULL;
+    *n = 0;
+    char best[64];
+    scarp_status st;
+    if (!strcmp(name, "best")) {
+        if ((st = scarp_best_model(run_dir, best, sizeof best))) return st;
+        name = best;
+    }
+    if (!(*paths = scarp_malloc((size_t)MAX_ENSEMBLE * SCARP_PATH_MAX))) return SCARP_ERR_NOMEM;
+    if ((st = find_models(run_dir, name, ensemble, *paths, n, resolved, rsize))) {
+        scarp_free(*paths);
+        *paths = NULL;
+        *n = 0;
+    }
+    return st;
+}
+
 /* ---- per-thread state ---- */
 
 typedef struct {
@@ -660,23 +680,32 @@ static scarp_status job_setup(map_job *job, const scarp_config *cfg, const char 
     scarp_stack_init(&job->stack);
     scarp_status st = scarp_stack_open(&job->stack, out_dir);
     if (st) return st;
+    if (o && o->valid_path) {
+        snprintf(job->stack.valid_path, sizeof job->stack.valid_path, "%s", o->valid_path);
+        job->stack.valid_cells = o->valid_cells;
+    }
+    const char *models_dir = o && o->models_dir ? o->models_dir : out_dir;
     const char *name = o && o->model_name ? o->model_name : cfg->map_model;
     const char *ens = o && o->ensemble ? o->ensemble : cfg->map_ensemble[0] ? cfg->map_ensemble : "auto";
     if (strcmp(ens, "auto") && strcmp(ens, "on") && strcmp(ens, "off"))
         return scarp_fail(SCARP_ERR_INPUT, "ensemble '%s': expected auto, on or off", ens);
     char best[64];
     if (!strcmp(name, "best")) { /* the model with the highest mean inner-validation AUC */
-        if ((st = scarp_best_model(out_dir, best, sizeof best))) return st;
+        if ((st = scarp_best_model(models_dir, best, sizeof best))) return st;
         name = best;
     }
-    if ((st = load_models(job, out_dir, name, ens, resolved, rsize))) return st;
+    if ((st = load_models(job, models_dir, name, ens, resolved, rsize))) return st;
     const scarp_norm *n0 = &job->models[0].norm;
     job->C = n0->C, job->N = n0->N, job->T = n0->T, job->S = n0->S, job->F = n0->C + n0->S;
     job->work_net.H1 = job->work_net.H2 = 1;
     for (int i = 0; i < job->n_models; i++) {
         const map_model *m = &job->models[i];
         const scarp_norm *nm = &m->norm;
-        if ((st = scarp_norm_check_stack(nm, &job->stack))) return st;
+        if (o && o->match_by_name) {
+            if ((st = scarp_norm_remap(&job->models[i].norm, &job->stack))) return scarp_fail(st, "%s: %s", m->path, scarp_last_error());
+        } else if ((st = scarp_norm_check_stack(nm, &job->stack))) {
+            return st;
+        }
         if (nm->C != job->C || nm->N != job->N || nm->T != job->T || nm->S != job->S)
             return scarp_fail(SCARP_ERR_INPUT, "%s: inputs %d channels, %d×%d sequences, %d summaries; %s has %d, %d×%d, %d",
                               m->path, nm->C, nm->N, nm->T, nm->S, job->models[0].path, job->C, job->N, job->T, job->S);
@@ -724,6 +753,8 @@ static scarp_status job_setup(map_job *job, const scarp_config *cfg, const char 
     char key[256], mapdir[SCARP_PATH_MAX], tiledir[SCARP_PATH_MAX];
     snprintf(key, sizeof key, "date=%s dates=%d:%08x:%d models=%d:%08x", date_str, job->n_dates, (unsigned)dcrc,
              job->dated, job->n_models, (unsigned)mcrc);
+    if (o && o->valid_path) /* another mask maps other cells: tiles of the plain stack do not serve */
+        snprintf(key + strlen(key), sizeof key - strlen(key), " valid=%lld", (long long)o->valid_cells);
     if ((st = scarp_path_join(mapdir, sizeof mapdir, out_dir, "map")) ||
         (st = scarp_path_join(tiledir, sizeof tiledir, mapdir, "tiles")))
         return st;
