@@ -2,7 +2,7 @@
 
 Each runs the scarp binary (runner.py). The study algorithms (prepare … run) take scarp's
 config keys as parameters — layers picked from the project become their source files —
-start from an optional study.ini, write OUT/study.ini (absolute paths, `out = .`) and run
+start from an optional study.ini, write OUT/study.ini (absolute paths, `out` = OUT) and run
 `scarp CMD OUT/study.ini`, so the same run can be repeated from the shell. Maps are loaded
 with the styles scarp writes beside them (classes.qml, susceptibility.qml,
 uncertainty_sd.qml)."""
@@ -282,7 +282,7 @@ class StudyAlgorithm(ScarpAlgorithm):
             st = Study(base)
         except StudyError as e:
             raise _fail(str(e))
-        st.set("project", "out", ".")
+        st.set("project", "out", out)
         dem = self.parameterAsRasterLayer(parameters, "DEM", context)
         if dem is not None:
             st.set("layer.dem", "path", layer_source(dem, "DEM")[0])

@@ -1,7 +1,7 @@
 """study.ini from Processing parameters: a base config (optional) plus the keys the user set.
 
 Paths in a base config are relative to its folder; the study.ini written beside the
-outputs holds absolute paths (and `[project] out = .`), so `scarp run OUT/study.ini`
+outputs holds absolute paths (`[project] out` = the run folder), so `scarp run OUT/study.ini`
 repeats the run from the shell. No QGIS needed here."""
 import configparser
 import os
