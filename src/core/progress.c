@@ -40,7 +40,7 @@ static void draw(scarp_progress *p, double now, int final)
     double elapsed = now - p->t_start;
     double frac = p->total > 0 ? (double)p->done / (double)p->total : 1.0;
     if (frac > 1.0) frac = 1.0;
-    if (p->tty) {
+    if (p->tty && !p->lines) {
         int width = 30, fill = (int)(frac * width + 0.5);
         char bar[32];
         for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
@@ -103,5 +103,10 @@ scarp_status scarp_progress_step(scarp_progress *p, int64_t units)
 void scarp_progress_end(scarp_progress *p)
 {
     if (!p || p->fn || p->quiet) return;
+    /* a task that ends is complete, even where its steps did not add up to its total */
+    if (p->lines && p->done != p->total) {
+        fprintf(stderr, "@progress %lld %lld %s\n", (long long)p->total, (long long)p->total, p->label);
+        fflush(stderr);
+    }
     draw(p, scarp_now(), 1);
 }
