@@ -5,7 +5,9 @@
 # report (files exist, GeoTIFFs read to their last block with GDAL, the class map carries
 # the class names, the styles parse, the report and metrics name the models); the
 # study.ini written beside the outputs repeats the run from the shell (scarp run reuses
-# every stage); a bad input gives scarp's one-line error and a non-zero exit, and no map.
+# every stage); scarp:prepare, train, map and evaluate in turn from a study.ini, and
+# scarp:terrain, produce their outputs; loaded into a project (qgis_load.py) the maps carry
+# the class colours and names; a bad input gives scarp's one-line error and a non-zero exit, and no map.
 # usage: qgis_run.sh SCARP
 set -u
 SCARP=${1:?usage: qgis_run.sh path/to/scarp}
@@ -87,6 +89,31 @@ rc=$?
 n_reused=$(grep -c "unchanged, reusing" "$T/rerun.log")
 [ $rc = 0 ] && [ "$n_reused" = 5 ] && ok "scarp run OUT/study.ini from the shell reuses all 5 stages" ||
   { fail "shell rerun: exit $rc, $n_reused stages reused (5 expected)"; tail -5 "$T/rerun.log"; }
+
+# ---- the stages one by one (prepare, train, map, evaluate) from the synth's study.ini, and terrain
+S=$T/stages
+for alg in prepare train map evaluate; do
+  "$QGIS_PROCESS" run scarp:$alg -- STUDY="$M/study.ini" MODELS=7 OUT="$S" > "$T/$alg.log" 2>&1
+  rc=$?
+  [ $rc = 0 ] || { fail "scarp:$alg exit $rc"; tail -10 "$T/$alg.log"; }
+done
+[ -s "$S/preflight.txt" ] && [ -s "$S/models/logreg.model" ] && [ -s "$S/map/classes.tif" ] && [ -s "$S/report.html" ] &&
+  grep -q "^models = logreg" "$S/study.ini" && grep -q "^truth = $M/truth.json" "$S/study.ini" &&
+  ok "scarp:prepare, train, map, evaluate in turn: preflight, logreg.model, classes.tif, report.html; base paths made absolute" ||
+  fail "the stage algorithms' outputs"
+grep -q "^CLASSES:	$S/map/classes.tif" "$T/map.log" && grep -q "^REPORT:	$S/report.html" "$T/evaluate.log" &&
+  ok "scarp:map and scarp:evaluate report their outputs" || fail "stage outputs not reported"
+"$PY" "$(dirname "$0")/qgis_load.py" "$M/study.ini" "$S" > "$T/load.log" 2>&1
+rc=$?
+grep -E "^(ok|FAIL)|renderer:|raster:" "$T/load.log"
+[ $rc = 0 ] && ok "the loaded layers carry the class colours and names, and the probability ramp" ||
+  { fail "loaded layers (exit $rc)"; tail -10 "$T/load.log"; }
+"$QGIS_PROCESS" run scarp:terrain -- DEM="$M/dem.tif" FLOW=1 OUT="$T/terrain" > "$T/terrain.log" 2>&1
+rc=$?
+[ $rc = 0 ] && grep -q "^TWI:	$T/terrain/twi.tif" "$T/terrain.log" && gdalinfo "$T/terrain/slope.tif" 2>/dev/null | grep -q "Size is 512, 512" &&
+  grep -q -- "terrain $M/dem.tif --out $T/terrain --flow d8" "$T/terrain.log" &&
+  ok "scarp:terrain (d8): slope.tif 512 x 512, TWI reported, the command line in the log" ||
+  { fail "scarp:terrain exit $rc"; tail -10 "$T/terrain.log"; }
 
 # ---- a bad input: one line from scarp, a non-zero exit, no map -------------------------
 B=$T/bad
