@@ -389,6 +389,24 @@ static void test_map_cv_ensemble(void)
     float *mean = read_map("susceptibility.tif"), *sd = read_map("uncertainty_sd.tif");
     snprintf(path, sizeof path, "%s/map/uncertainty.png", cfg.out);
     CHECK_MSG(scarp_file_exists(path), "no %s", path);
+    /* the QGIS style beside uncertainty_sd.tif: a ramp over 0 .. max(2 x threshold, the
+     * largest sd of the raster), the span of uncertainty.png's colour bar; written with 3
+     * decimals, so it equals the raster's maximum to 0.0005 */
+    {
+        double sd_max = 0;
+        for (int i = 0; sd && i < GW * GH; i++)
+            if (!isnan(sd[i]) && sd[i] > sd_max) sd_max = sd[i];
+        double want = sd_max > 2 * SCARP_MAP_SD_THRESHOLD ? sd_max : 2 * SCARP_MAP_SD_THRESHOLD;
+        char *qml = NULL;
+        snprintf(path, sizeof path, "%s/map/uncertainty_sd.qml", cfg.out);
+        CHECK_OK(scarp_read_file(path, &qml, NULL));
+        const char *mx = qml ? strstr(qml, "maximumValue=\"") : NULL;
+        CHECK_MSG(qml && strstr(qml, "type=\"singlebandpseudocolor\"") && mx, "%s: not a pseudocolour style", path);
+        if (mx) CHECK_NEAR(strtod(mx + strlen("maximumValue=\""), NULL), want, 0.0005);
+        scarp_free(qml);
+        snprintf(path, sizeof path, "%s/map/susceptibility.qml", cfg.out);
+        CHECK_MSG(scarp_file_exists(path), "no %s", path);
+    }
     double share_reported = rep.sd_share_above;
     /* each member alone (explicit path): the single-member maps */
     float *mem[3] = {0};

@@ -1,7 +1,9 @@
 /* progress.h — progress reporting that can cancel.
  * A long-running library function takes a `scarp_progress *` (NULL = silent) and calls
  * scarp_progress_step(); the CLI's reporter draws a bar with ETA on a terminal, prints a
- * plain line every few seconds otherwise, and nothing with --quiet. A callback that
+ * plain line every few seconds otherwise (or, in `lines` mode, one machine-readable line
+ * "@progress DONE TOTAL LABEL" per percent, for front ends such as the QGIS plugin), and
+ * nothing with --quiet. A callback that
  * returns non-zero cancels: the library function then returns SCARP_ERR_CANCELLED. */
 #ifndef SCARP_PROGRESS_H
 #define SCARP_PROGRESS_H
@@ -16,11 +18,13 @@ struct scarp_progress {
     scarp_progress_fn fn; /* NULL: the built-in reporter (bar / plain lines / quiet) */
     void *user;
     int quiet;            /* built-in reporter prints nothing */
+    int lines;            /* built-in reporter: "@progress DONE TOTAL LABEL" per percent */
     /* private state of the built-in reporter */
     const char *label;
     int64_t total, done;
     double t_start, t_last;
     int tty, cancelled;
+    int last_percent; /* lines mode: the percent last printed */
 };
 
 /* The built-in reporter: bar on a terminal, plain lines otherwise, silent if quiet. */

@@ -21,6 +21,7 @@ typedef struct {
     int threads;     /* --threads N (0 = all cores) */
     int quiet;       /* --quiet */
     const char *out; /* --out DIR (NULL: the config's [project] out) */
+    int progress_lines; /* --progress lines */
 } cli_common;
 
 /* How an option's value is read. */
@@ -45,6 +46,11 @@ typedef struct {
 /* The shared options, one row each for a command's table. --help (-h) is added by the parser. */
 #define CLI_OPTION_THREADS(c) {"threads", 0, CLI_INT, "N", "threads (0 = all cores, default)", &(c)->threads, 0, 1024, 0}
 #define CLI_OPTION_QUIET(c) {"quiet", 0, CLI_FLAG, NULL, "no progress output", &(c)->quiet, 0, 0, 0}
+#define CLI_OPTION_PROGRESS(c)                                                                                     \
+    {"progress", 0, CLI_CUSTOM, "MODE",                                                                           \
+     "auto (default: a bar on a terminal, a line every 5 s otherwise) or lines\n"                                \
+     "(one line '@progress DONE TOTAL LABEL' per percent, for front ends: the QGIS plugin)",                     \
+     &(c)->progress_lines, 0, 0, cli_parse_progress}
 /* --out of the commands that work in a study's run folder */
 #define CLI_OPTION_RUN_OUT(c)                                                                                      \
     {"out", 0, CLI_STRING, "DIR", "run folder (default: the config's [project] out; created if missing)",       \
@@ -72,6 +78,11 @@ typedef struct {
 int cli_parse(const cli_spec *spec, int argc, char **argv);
 /* Writes the whole help of spec to f. */
 void cli_print_help(const cli_spec *spec, FILE *f);
+
+/* --progress MODE: auto (0) or lines (1); -1 after printing a usage error. */
+int cli_parse_progress(const char *cmd, const char *arg, void *target);
+/* The built-in progress reporter as the common options ask (--quiet, --progress). */
+void cli_progress_init(scarp_progress *p, const cli_common *c);
 
 /* Applies threads and log level. */
 void cli_common_apply(const cli_common *c);

@@ -46,6 +46,7 @@ int cmd_evaluate(int argc, char **argv)
         CLI_OPTION_RUN_OUT(&common),
         CLI_OPTION_THREADS(&common),
         {"quiet", 0, CLI_FLAG, NULL, "no progress output and no table", &common.quiet, 0, 0, 0},
+        CLI_OPTION_PROGRESS(&common),
         CLI_OPTION_END,
     };
     const cli_spec spec = {CMD, HEAD, TAIL, options};
@@ -57,7 +58,7 @@ int cmd_evaluate(int argc, char **argv)
     scarp_status st;
 
     scarp_progress progress;
-    scarp_progress_init(&progress, common.quiet);
+    cli_progress_init(&progress, &common);
     opts.table = common.quiet ? NULL : stdout;
     st = scarp_evaluate_run_ex(&cfg, out, &opts, &progress);
     if (st != SCARP_OK) return cli_fail(CMD, st);

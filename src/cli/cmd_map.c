@@ -46,6 +46,7 @@ int cmd_map(int argc, char **argv)
         CLI_OPTION_RUN_OUT(&common),
         CLI_OPTION_THREADS(&common),
         CLI_OPTION_QUIET(&common),
+        CLI_OPTION_PROGRESS(&common),
         CLI_OPTION_END,
     };
     const cli_spec spec = {"map", HEAD, TAIL, options};
@@ -56,7 +57,7 @@ int cmd_map(int argc, char **argv)
     if ((rc = cli_load_study("map", argc, argv, &common, &cfg, &out))) return rc;
     scarp_status st;
     scarp_progress prog;
-    scarp_progress_init(&prog, common.quiet);
+    cli_progress_init(&prog, &common);
     scarp_map_report rep;
     st = scarp_map_run_ex(&cfg, out, &opts, &prog, &rep);
     if (st) return cli_fail("map", st);

@@ -45,6 +45,7 @@ int cmd_prepare(int argc, char **argv)
         CLI_OPTION_RUN_OUT(&common),
         CLI_OPTION_THREADS(&common),
         CLI_OPTION_QUIET(&common),
+        CLI_OPTION_PROGRESS(&common),
         CLI_OPTION_END,
     };
     const cli_spec spec = {CMD, HEAD, TAIL, options};
@@ -56,7 +57,7 @@ int cmd_prepare(int argc, char **argv)
     scarp_status st;
 
     scarp_progress progress;
-    scarp_progress_init(&progress, common.quiet);
+    cli_progress_init(&progress, &common);
     scarp_prepare_report rep;
     st = scarp_prepare(&cfg, out, &progress, NULL, &rep);
     if (st != SCARP_OK) return cli_fail(CMD, st);

@@ -104,6 +104,7 @@ int cmd_run(int argc, char **argv)
         CLI_OPTION_FORCE(&force),
         CLI_OPTION_THREADS(&common),
         CLI_OPTION_QUIET(&common),
+        CLI_OPTION_PROGRESS(&common),
         CLI_OPTION_END,
     };
     const cli_spec spec = {CMD, HEAD, TAIL, options};
@@ -115,7 +116,7 @@ int cmd_run(int argc, char **argv)
     scarp_status st;
 
     scarp_progress progress;
-    scarp_progress_init(&progress, common.quiet);
+    cli_progress_init(&progress, &common);
     scarp_run_options opts = {.force = force, .progress = &progress};
     scarp_run_result res;
     double t0 = scarp_now();

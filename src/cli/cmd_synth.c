@@ -56,6 +56,7 @@ int cmd_synth(int argc, char **argv)
         {"events", 0, CLI_INT, "N", "number of landslides (default: the preset's)", &events, 1, 1000000, 0},
         CLI_OPTION_THREADS(&common),
         CLI_OPTION_QUIET(&common),
+        CLI_OPTION_PROGRESS(&common),
         CLI_OPTION_END,
     };
     const cli_spec spec = {CMD, HEAD, TAIL, options};
@@ -85,7 +86,7 @@ int cmd_synth(int argc, char **argv)
     setenv("GDAL_CACHEMAX", "64", 0);
     cli_common_apply(&common);
     scarp_progress progress;
-    scarp_progress_init(&progress, common.quiet);
+    cli_progress_init(&progress, &common);
     if ((rc = cli_lock_out(CMD, common.out))) return rc;
     scarp_status st = scarp_synth_run(&p, common.out, &progress);
     if (st) return cli_fail(CMD, st);

@@ -240,6 +240,7 @@ int cmd_terrain(int argc, char **argv)
         {"band", 0, CLI_INT, "N", "DEM band (default 1)", &band, 1, 65535, 0},
         CLI_OPTION_THREADS(&common),
         CLI_OPTION_QUIET(&common),
+        CLI_OPTION_PROGRESS(&common),
         CLI_OPTION_END,
     };
     const cli_spec spec = {CMD, HEAD, TAIL, options};
@@ -255,7 +256,7 @@ int cmd_terrain(int argc, char **argv)
     setenv("GDAL_CACHEMAX", "32", 0);
 
     scarp_progress progress_state;
-    scarp_progress_init(&progress_state, common.quiet);
+    cli_progress_init(&progress_state, &common);
     scarp_progress *progress = &progress_state;
     scarp_grid grid;
     scarp_grid_init(&grid);

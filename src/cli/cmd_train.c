@@ -52,6 +52,7 @@ int cmd_train(int argc, char **argv)
         CLI_OPTION_RUN_OUT(&common),
         CLI_OPTION_THREADS(&common),
         CLI_OPTION_QUIET(&common),
+        CLI_OPTION_PROGRESS(&common),
         CLI_OPTION_END,
     };
     const cli_spec spec = {CMD, HEAD, TAIL, options};
@@ -71,7 +72,7 @@ int cmd_train(int argc, char **argv)
     scarp_status st;
 
     scarp_progress progress;
-    scarp_progress_init(&progress, common.quiet);
+    cli_progress_init(&progress, &common);
     static scarp_train_result res;
     st = scarp_train_run_ex(&cfg, out, model, &progress, &res);
     for (int i = 0; i < res.n_models; i++) {

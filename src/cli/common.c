@@ -144,6 +144,22 @@ int cli_parse(const cli_spec *spec, int argc, char **argv)
     return CLI_CONTINUE;
 }
 
+int cli_parse_progress(const char *cmd, const char *arg, void *target)
+{
+    if (!strcmp(arg, "auto") || !strcmp(arg, "lines")) {
+        *(int *)target = !strcmp(arg, "lines");
+        return 0;
+    }
+    cli_usage_error(cmd, "--progress must be auto or lines (got '%s')", arg);
+    return -1;
+}
+
+void cli_progress_init(scarp_progress *p, const cli_common *c)
+{
+    scarp_progress_init(p, c->quiet);
+    p->lines = c->progress_lines;
+}
+
 void cli_common_apply(const cli_common *c)
 {
     scarp_threads_set(c->threads);

@@ -305,6 +305,49 @@ static scarp_status write_qml(const char *path, int k)
     return scarp_write_file_atomic(path, buf, (size_t)n);
 }
 
+/* A QGIS style for a continuous raster: a colour ramp interpolated between `n` stops
+ * spread evenly over [0, vmax] (QGIS loads NAME.qml beside NAME.tif as its default style). */
+static scarp_status write_ramp_qml(const char *path, const uint8_t (*stops)[4], int n, double vmax, int digits)
+{
+    char buf[4096];
+    int len = snprintf(buf, sizeof buf,
+                       "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis version=\"3.22\">\n  <pipe>\n"
+                       "    <rasterrenderer type=\"singlebandpseudocolor\" band=\"1\" opacity=\"1\" alphaBand=\"-1\""
+                       " classificationMin=\"0\" classificationMax=\"%.*f\">\n"
+                       "      <rastershader>\n"
+                       "        <colorrampshader colorRampType=\"INTERPOLATED\" classificationMode=\"1\" clip=\"0\""
+                       " minimumValue=\"0\" maximumValue=\"%.*f\">\n",
+                       digits, vmax, digits, vmax);
+    for (int i = 0; i < n; i++) {
+        double v = vmax * i / (n - 1);
+        len += snprintf(buf + len, sizeof buf - (size_t)len,
+                        "          <item value=\"%.*f\" color=\"#%02x%02x%02x\" alpha=\"255\" label=\"%.*f\"/>\n", digits,
+                        v, stops[i][0], stops[i][1], stops[i][2], digits, v);
+    }
+    len += snprintf(buf + len, sizeof buf - (size_t)len,
+                    "        </colorrampshader>\n      </rastershader>\n    </rasterrenderer>\n  </pipe>\n</qgis>\n");
+    return scarp_write_file_atomic(path, buf, (size_t)len);
+}
+
+/* susceptibility.qml: the 5-class colours (green → red) as a ramp over probability 0..1 */
+static scarp_status write_susceptibility_qml(const char *path)
+{
+    return write_ramp_qml(path, scarp_class_colors(5), 5, 1.0, 2);
+}
+
+/* uncertainty_sd.qml: viridis (the ramp of uncertainty.png) over sd 0..vmax */
+static scarp_status write_uncertainty_qml(const char *path, double vmax)
+{
+    uint8_t stops[9][4];
+    for (int i = 0; i < 9; i++) {
+        double rgb[3];
+        scarp__map_ramp(i / 8.0, rgb);
+        for (int c = 0; c < 3; c++) stops[i][c] = (uint8_t)lround(255 * rgb[c]);
+        stops[i][3] = 255;
+    }
+    return write_ramp_qml(path, (const uint8_t(*)[4])stops, 9, vmax, 3);
+}
+
 static scarp_status write_json(const char *path, cJSON *root)
 {
     char *text = cJSON_Print(root);
@@ -328,7 +371,7 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
                                  const char *model_path, int n_models, scarp_map_report *rep)
 {
     char mapdir[SCARP_PATH_MAX], p_sus[SCARP_PATH_MAX], p_sd[SCARP_PATH_MAX], p_cls[SCARP_PATH_MAX];
-    char p_qml[SCARP_PATH_MAX], p_png[SCARP_PATH_MAX], p_rates[SCARP_PATH_MAX], p_sum[SCARP_PATH_MAX],
+    char p_qml[SCARP_PATH_MAX], p_sus_qml[SCARP_PATH_MAX], p_sd_qml[SCARP_PATH_MAX], p_png[SCARP_PATH_MAX], p_rates[SCARP_PATH_MAX], p_sum[SCARP_PATH_MAX],
         p_fig[SCARP_PATH_MAX], p_unc[SCARP_PATH_MAX];
     scarp_status st;
     if ((st = scarp_path_join(mapdir, sizeof mapdir, out_dir, "map"))) return st;
@@ -336,6 +379,8 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
     scarp_path_join(p_sd, sizeof p_sd, mapdir, "uncertainty_sd.tif");
     scarp_path_join(p_cls, sizeof p_cls, mapdir, "classes.tif");
     scarp_path_join(p_qml, sizeof p_qml, mapdir, "classes.qml");
+    scarp_path_join(p_sus_qml, sizeof p_sus_qml, mapdir, "susceptibility.qml");
+    scarp_path_join(p_sd_qml, sizeof p_sd_qml, mapdir, "uncertainty_sd.qml");
     scarp_path_join(p_png, sizeof p_png, mapdir, "quicklook.png");
     scarp_path_join(p_rates, sizeof p_rates, mapdir, "rates.png");
     scarp_path_join(p_sum, sizeof p_sum, mapdir, "summary.json");
@@ -489,6 +534,10 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
     w_cls = NULL;
     if (st) goto end;
     if ((st = write_qml(p_qml, k))) goto end;
+    if ((st = write_susceptibility_qml(p_sus_qml))) goto end;
+    /* the same span as the colour bar of uncertainty.png: 0 .. max(2 × threshold, largest sd) */
+    const double sd_bar_max = sd_max > 2 * SCARP_MAP_SD_THRESHOLD ? sd_max : 2 * SCARP_MAP_SD_THRESHOLD;
+    if (bands > 1 && (st = write_uncertainty_qml(p_sd_qml, sd_bar_max))) goto end;
     const char *base = strrchr(model_path, '/') ? strrchr(model_path, '/') + 1 : model_path;
     char title[256];
     snprintf(title, sizeof title, "Landslide susceptibility — %s%s%s%s", base, n_models > 1 ? " (ensemble)" : "",
@@ -512,7 +561,7 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
         if (bands > 1) {
             /* the colour bar spans 0 .. the larger of 2 × the threshold and the largest sd,
              * so the threshold always sits inside it */
-            double bar_max = sd_max > 2 * SCARP_MAP_SD_THRESHOLD ? sd_max : 2 * SCARP_MAP_SD_THRESHOLD;
+            const double bar_max = sd_bar_max;
             char note[200], cap[400], ut[256];
             snprintf(note, sizeof note, "%.1f %% of the mapped area has sd > %.2f (mean sd %.3f, max %.3f; %d members)",
                      100.0 * (double)sd_above / (double)valid, SCARP_MAP_SD_THRESHOLD, sd_sum / (double)valid, sd_max,
@@ -581,7 +630,11 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
         cJSON_AddItemToArray(outs, cJSON_CreateString("map/susceptibility.tif"));
         cJSON_AddItemToArray(outs, cJSON_CreateString("map/classes.tif"));
         cJSON_AddItemToArray(outs, cJSON_CreateString("map/classes.qml"));
-        if (bands > 1) cJSON_AddItemToArray(outs, cJSON_CreateString("map/uncertainty_sd.tif"));
+        cJSON_AddItemToArray(outs, cJSON_CreateString("map/susceptibility.qml"));
+        if (bands > 1) {
+            cJSON_AddItemToArray(outs, cJSON_CreateString("map/uncertainty_sd.tif"));
+            cJSON_AddItemToArray(outs, cJSON_CreateString("map/uncertainty_sd.qml"));
+        }
         cJSON_AddNumberToObject(root, "seconds_compute", rep->seconds_compute);
         cJSON_AddNumberToObject(root, "cells_per_second", rep->cells_per_second);
         cJSON_AddNumberToObject(root, "dense_gflops_per_second", rep->dense_gflops);
