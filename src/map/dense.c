@@ -16,6 +16,7 @@
 #include "scarp/map.h"
 #include "scarp/alloc.h"
 
+#include <assert.h>
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
@@ -51,7 +52,7 @@ void scarp_dense_net_free(scarp_dense_net *net)
         scarp_free(net->bn_shift[l]);
     }
     scarp_free(net->w1c), scarp_free(net->w1t), scarp_free(net->b1);
-    scarp_free(net->w2), scarp_free(net->b2), scarp_free(net->w3);
+    scarp_free(net->w2), scarp_free(net->w2t), scarp_free(net->b2), scarp_free(net->w3);
     memset(net, 0, sizeof *net);
 }
 
@@ -100,6 +101,7 @@ scarp_status scarp_dense_net_init(scarp_dense_net *net, const scarp_model *m)
     if (net->n_lstm && !(net->w1t = transpose_rows(m->p.dense_w[0], in, net->H1, net->n_cnn, net->n_lstm))) goto nomem;
     if (!(net->b1 = copy_floats(m->p.dense_b[0], (size_t)net->H1))) goto nomem;
     if (!(net->w2 = transpose_rows(m->p.dense_w[1], net->H1, net->H2, 0, net->H1))) goto nomem;
+    if (!(net->w2t = copy_floats(m->p.dense_w[1], (size_t)net->H1 * net->H2))) goto nomem; /* Keras (In, Out) */
     if (!(net->b2 = copy_floats(m->p.dense_b[1], (size_t)net->H2))) goto nomem;
     if (!(net->w3 = copy_floats(m->p.dense_w[2], (size_t)net->H2))) goto nomem; /* (H2, 1) */
     net->b3 = m->p.dense_b[2][0];
@@ -118,6 +120,15 @@ struct scarp_dense_work {
     float *za;              /* W1c · feat (H1, strip), kept across the dates of a strip */
     float *z1, *z2;         /* head (H1, strip), (H2, strip) */
     float *row;             /* one pooled row (S) */
+    /* dated head (scarp_dense_work_reserve_dates; grown, never shrunk) */
+    int cap_t, cap_d;       /* temporal cells × dates the buffers below hold */
+    float *gmin, *gmax;     /* (n_t, H1): range of g_d over the dates */
+    float *gt;              /* (n_t, H1, D): the gains of a unit over the dates, contiguous */
+    float *pg;              /* (n_t, D, H2): W2 · g_d (no bias) */
+    float *coef;            /* (H1, D): one cell's per-date coefficients of its listed units */
+    float *zd;              /* (H2): one cell's second-layer pre-activations for one date */
+    int *list;              /* (H1) one cell's listed units */
+    scarp_dense_head_stats stats;
 };
 
 void scarp_dense_work_free(scarp_dense_work *w)
@@ -125,6 +136,8 @@ void scarp_dense_work_free(scarp_dense_work *w)
     if (!w) return;
     scarp_free_aligned(w->in), scarp_free_aligned(w->a1), scarp_free_aligned(w->a2), scarp_free_aligned(w->a3);
     scarp_free_aligned(w->col), scarp_free_aligned(w->za), scarp_free_aligned(w->z1), scarp_free_aligned(w->z2), scarp_free_aligned(w->row);
+    scarp_free(w->gmin), scarp_free(w->gmax), scarp_free(w->gt), scarp_free(w->pg);
+    scarp_free(w->coef), scarp_free(w->zd), scarp_free(w->list);
     scarp_free(w);
 }
 
@@ -155,13 +168,34 @@ scarp_status scarp_dense_work_new(const scarp_dense_net *net, int max_w, int max
     w->z1 = zalloc((size_t)net->H1 * w->strip_cells);
     w->z2 = zalloc((size_t)net->H2 * w->strip_cells);
     w->row = zalloc(S);
-    if (!w->in || !w->a1 || !w->a2 || !w->a3 || !w->col || !w->za || !w->z1 || !w->z2 || !w->row) {
+    w->zd = scarp_malloc((size_t)net->H2 * sizeof(float));
+    w->list = scarp_malloc((size_t)net->H1 * sizeof(int));
+    if (!w->in || !w->a1 || !w->a2 || !w->a3 || !w->col || !w->za || !w->z1 || !w->z2 || !w->row || !w->zd ||
+        !w->list) {
         scarp_dense_work_free(w);
         return SCARP_ERR_NOMEM;
     }
     *out = w;
     return SCARP_OK;
 }
+
+scarp_status scarp_dense_work_reserve_dates(scarp_dense_work *w, const scarp_dense_net *net, int n_t, int n_dates)
+{
+    if (n_t <= w->cap_t && n_dates <= w->cap_d) return SCARP_OK;
+    const int T = n_t > w->cap_t ? n_t : w->cap_t, D = n_dates > w->cap_d ? n_dates : w->cap_d;
+    const size_t H1 = (size_t)net->H1, H2 = (size_t)net->H2;
+    float **bufs[] = {&w->gmin, &w->gmax, &w->gt, &w->pg, &w->coef};
+    const size_t n[] = {(size_t)T * H1, (size_t)T * H1, (size_t)T * H1 * D, (size_t)T * D * H2, H1 * D};
+    for (int i = 0; i < 5; i++) {
+        float *p = scarp_realloc(*bufs[i], n[i] * sizeof(float));
+        if (!p) return SCARP_ERR_NOMEM;
+        *bufs[i] = p;
+    }
+    w->cap_t = T, w->cap_d = D;
+    return SCARP_OK;
+}
+
+scarp_dense_head_stats scarp_dense_work_stats(const scarp_dense_work *w) { return w->stats; }
 
 float *scarp_dense_work_input(scarp_dense_work *w) { return w->in; }
 
@@ -206,6 +240,193 @@ static void pool_bias_relu_bn(float *a, int C, size_t p, int S, int rows, int d,
 
 static inline float sigmoidf(float z) { return z >= 0 ? 1.0f / (1.0f + expf(-z)) : expf(z) / (1.0f + expf(z)); }
 
+/* The head of one strip, date by date, as one map computes it: z1 = relu(za + G_d[t]),
+ * z2 = relu(W2 · z1 + b2), p = σ(b3 + Σ_k w3_k z2_k) (k in order). za (H1, r·S) holds
+ * W1c·feat for the strip's r rows (row stride S, columns >= tw unused); tidx (r, tw) or
+ * NULL (temporal cell 0); prob + d·p_stride + y·tw + x receives date d's probability. */
+static void head_naive(const scarp_dense_net *net, scarp_dense_work *w, const float *za_strip, int S, int r, int tw,
+                       const float *G, size_t g_stride, int n_dates, const int32_t *tidx, float *prob, size_t p_stride)
+{
+    const int H1 = net->H1, H2 = net->H2, N = r * S;
+    for (int d = 0; d < n_dates; d++) {
+        const float *Gd = G + (size_t)d * g_stride;
+        float *probd = prob + (size_t)d * p_stride;
+        /* z1 = relu(za + G_d[temporal cell]) */
+        for (int j = 0; j < H1; j++) {
+            const float *za = za_strip + (size_t)j * N;
+            float *z = w->z1 + (size_t)j * N;
+            for (int y = 0; y < r; y++) {
+                const float *ar = za + (size_t)y * S;
+                float *zr = z + (size_t)y * S;
+                if (tidx) {
+                    const int32_t *ti = tidx + (size_t)y * tw;
+                    for (int x = 0; x < tw; x++) {
+                        float v = ar[x] + Gd[(size_t)ti[x] * H1 + j];
+                        zr[x] = v > 0.0f ? v : 0.0f;
+                    }
+                } else {
+                    float g = Gd[j];
+                    for (int x = 0; x < tw; x++) {
+                        float v = ar[x] + g;
+                        zr[x] = v > 0.0f ? v : 0.0f;
+                    }
+                }
+            }
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H2, N, H1, 1.0f, net->w2, H1, w->z1, N, 0.0f, w->z2, N);
+        for (int j = 0; j < H2; j++) {
+            float *z = w->z2 + (size_t)j * N, b = net->b2[j];
+            for (int n = 0; n < N; n++) {
+                float v = z[n] + b;
+                z[n] = v > 0.0f ? v : 0.0f;
+            }
+        }
+        /* logit = w3 · z2 + b3, accumulated in j order for every cell */
+        for (int y = 0; y < r; y++) {
+            float *o = probd + (size_t)y * tw;
+            for (int x = 0; x < tw; x++) o[x] = net->b3;
+            for (int j = 0; j < H2; j++) {
+                const float *z = w->z2 + (size_t)j * N + (size_t)y * S;
+                float wj = net->w3[j];
+                for (int x = 0; x < tw; x++) o[x] += wj * z[x];
+            }
+            for (int x = 0; x < tw; x++) o[x] = sigmoidf(o[x]);
+        }
+    }
+}
+
+/* Per tile: the range of each unit's gain over the dates, the gains transposed so that a
+ * unit's dates are contiguous, and P[t, d] = W2 · g_d[t] (one GEMM). */
+static void dates_prepare(const scarp_dense_net *net, scarp_dense_work *w, const float *G, size_t g_stride, int n_t,
+                          int D)
+{
+    const int H1 = net->H1, H2 = net->H2;
+    assert(n_t <= w->cap_t && D <= w->cap_d); /* scarp_dense_work_reserve_dates first */
+    for (int t = 0; t < n_t; t++)
+        for (int j = 0; j < H1; j++) {
+            float lo = INFINITY, hi = -INFINITY;
+            float *gt = w->gt + ((size_t)t * H1 + j) * D;
+            for (int d = 0; d < D; d++) {
+                float g = G[(size_t)d * g_stride + (size_t)t * H1 + j];
+                gt[d] = g;
+                lo = g < lo ? g : lo;
+                hi = g > hi ? g : hi;
+            }
+            w->gmin[(size_t)t * H1 + j] = lo;
+            w->gmax[(size_t)t * H1 + j] = hi;
+        }
+    /* pg (n_t, D, H2): row (t, d) = W2 · g_d[t]  (W2 stored (H2, H1)) */
+    for (int t = 0; t < n_t; t++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, D, H2, H1, 1.0f, G + (size_t)t * H1, (int)g_stride, net->w2,
+                    H1, 0.0f, w->pg + (size_t)t * D * H2, H2);
+}
+
+enum { UNIT_OFF = 0, UNIT_ON = 1, UNIT_OPEN = 2 };
+
+/* The sign-settled head for D dates. For a cell with first-layer part a = W1c·f and the
+ * gains g_d of its temporal cell, unit j is
+ *   ON   if fl(a_j + min_d g_dj) > 0:  relu(a_j + g_dj) = a_j + g_dj on every date,
+ *   OFF  if fl(a_j + max_d g_dj) <= 0: relu(a_j + g_dj) = 0 on every date,
+ *   OPEN otherwise
+ * (float addition rounds monotonically, so the tests on the range decide every date
+ * exactly as the per-date evaluation does). Then for every date
+ *   W2·relu(a + g_d) = W2_ON·a + W2_ON·g_d + W2_OPEN·relu(a_OPEN + g_d,OPEN)
+ * where W2_ON·a is one GEMM per strip for every date (the masked za), and W2_ON·g_d
+ * is either summed over the ON units or, when fewer units are OFF than ON, taken as
+ * P[t, d] = W2·g_d (per temporal cell and date, dates_prepare) minus the OFF and OPEN
+ * units' share. Per cell and date the work is H2 × (OPEN + min(ON, OFF)) multiply-adds
+ * instead of H2 × H1. The sums are regrouped (W2·a + W2·g instead of W2·(a + g)), so the
+ * result equals head_naive within float32 rounding, not bit for bit (bound and test:
+ * tests/test_map_dense.c). */
+static void head_settled(const scarp_dense_net *net, scarp_dense_work *w, const float *za, int S, int r, int tw,
+                         int n_t, int D, const int32_t *tidx, float *prob, size_t p_stride)
+{
+    const int H1 = net->H1, H2 = net->H2, N = r * S;
+    (void)n_t;
+    /* base (H2, N) = W2 · (za masked to the ON units) */
+    float *zb = w->z1, *base = w->z2;
+    for (int j = 0; j < H1; j++)
+        for (int y = 0; y < r; y++) {
+            const float *ar = za + (size_t)j * N + (size_t)y * S;
+            float *zr = zb + (size_t)j * N + (size_t)y * S;
+            const int32_t *ti = tidx ? tidx + (size_t)y * tw : NULL;
+            for (int x = 0; x < tw; x++) {
+                const float lo = w->gmin[(size_t)(ti ? ti[x] : 0) * H1 + j];
+                zr[x] = ar[x] + lo > 0.0f ? ar[x] : 0.0f;
+            }
+            for (int x = tw; x < S; x++) zr[x] = 0.0f;
+        }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H2, N, H1, 1.0f, net->w2, H1, zb, N, 0.0f, base, N);
+    int64_t settled = 0, listed = 0;
+    float *z = w->zd;
+    for (int y = 0; y < r; y++)
+        for (int x = 0; x < tw; x++) {
+            const size_t i = (size_t)y * S + x;
+            const int t = tidx ? tidx[(size_t)y * tw + x] : 0;
+            const float *lo = w->gmin + (size_t)t * H1, *hi = w->gmax + (size_t)t * H1;
+            int n_on = 0, n_off = 0;
+            for (int j = 0; j < H1; j++) {
+                float a = za[(size_t)j * N + i];
+                n_on += a + lo[j] > 0.0f;
+                n_off += a + hi[j] <= 0.0f;
+            }
+            const int via_p = n_off < n_on; /* list OFF + OPEN against P, or ON + OPEN */
+            int n = 0;
+            for (int j = 0; j < H1; j++) {
+                const float a = za[(size_t)j * N + i];
+                const float *g = w->gt + ((size_t)t * H1 + j) * D;
+                float *c = w->coef + (size_t)n * D;
+                if (a + lo[j] > 0.0f) { /* ON */
+                    if (via_p) continue;
+                    for (int d = 0; d < D; d++) c[d] = g[d];
+                } else if (a + hi[j] <= 0.0f) { /* OFF */
+                    if (!via_p) continue;
+                    for (int d = 0; d < D; d++) c[d] = -g[d];
+                } else { /* OPEN: relu(a + g_d), less g_d when P holds it */
+                    for (int d = 0; d < D; d++) {
+                        float v = a + g[d];
+                        v = v > 0.0f ? v : 0.0f;
+                        c[d] = via_p ? v - g[d] : v;
+                    }
+                }
+                w->list[n++] = j;
+            }
+            settled += n_on + n_off;
+            listed += n;
+            const float *pt = w->pg + (size_t)t * D * H2;
+            for (int d = 0; d < D; d++) {
+                for (int k = 0; k < H2; k++) z[k] = net->b2[k] + base[(size_t)k * N + i];
+                if (via_p)
+                    for (int k = 0; k < H2; k++) z[k] += pt[(size_t)d * H2 + k];
+                for (int l = 0; l < n; l++) {
+                    const float cl = w->coef[(size_t)l * D + d];
+                    if (cl == 0.0f) continue; /* an OPEN unit off on this date: adds exactly nothing */
+                    const float *wj = net->w2t + (size_t)w->list[l] * H2;
+                    for (int k = 0; k < H2; k++) z[k] += cl * wj[k];
+                }
+                float o = net->b3;
+                for (int k = 0; k < H2; k++) o += net->w3[k] * (z[k] > 0.0f ? z[k] : 0.0f);
+                prob[(size_t)d * p_stride + (size_t)y * tw + x] = sigmoidf(o);
+            }
+        }
+    w->stats.cells += (int64_t)r * tw;
+    w->stats.units += (int64_t)r * tw * H1;
+    w->stats.settled += settled;
+    w->stats.listed += listed;
+}
+
+void scarp_dense_head_dates(const scarp_dense_net *net, scarp_dense_work *w, const float *za, int S, int r, int tw,
+                            const float *G, size_t g_stride, int n_t, int n_dates, const int32_t *tidx, float *prob,
+                            size_t p_stride, int settled)
+{
+    if (settled) {
+        dates_prepare(net, w, G, g_stride, n_t, n_dates);
+        head_settled(net, w, za, S, r, tw, n_t, n_dates, tidx, prob, p_stride);
+    } else {
+        head_naive(net, w, za, S, r, tw, G, g_stride, n_dates, tidx, prob, p_stride);
+    }
+}
+
 void scarp_dense_tile(const scarp_dense_net *net, scarp_dense_work *w, int tw, int th, const float *G,
                       const int32_t *tidx, float *prob)
 {
@@ -216,9 +437,13 @@ void scarp_dense_tile_dates(const scarp_dense_net *net, scarp_dense_work *w, int
                             size_t g_stride, int n_dates, const int32_t *tidx, float *prob)
 {
     const int S = tw + SCARP_MAP_HALO, Hin = th + SCARP_MAP_HALO;
-    const int F0 = net->F[0], F1 = net->F[1], F2 = net->F[2], H1 = net->H1, H2 = net->H2;
+    const int F0 = net->F[0], F1 = net->F[1], F2 = net->F[2], H1 = net->H1;
     int R = (int)(w->strip_cells / (size_t)S);
     if (R < 1) R = 1;
+    /* several dates: the sign-settled head (see head_settled), prepared once per tile */
+    const int n_t = tidx ? (int)(g_stride / (size_t)H1) : 1;
+    const int settled = n_dates > 1;
+    if (settled) dates_prepare(net, w, G, g_stride, n_t, n_dates);
     /* block 1: conv d=1 on (C, Hin, S) → (F0, Hin−2, S); pool d=1 → Hin−3 rows */
     const size_t pin = (size_t)Hin * S, p1 = (size_t)(Hin - 2) * S, p2 = (size_t)(Hin - 7) * S;
     for (int y0 = 0; y0 < Hin - 2; y0 += R) {
@@ -251,51 +476,12 @@ void scarp_dense_tile_dates(const scarp_dense_net *net, scarp_dense_work *w, int
         const int N = r * S;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H1, N, F2, 1.0f, net->w1c, F2, w->a3, (int)p3, 0.0f,
                     w->za, N);
-        for (int d = 0; d < n_dates; d++) {
-        const float *Gd = G + (size_t)d * g_stride;
-        float *probd = prob + (size_t)d * tw * th;
-        /* z1 = relu(za + G_d[temporal cell]) */
-        for (int j = 0; j < H1; j++) {
-            const float *za = w->za + (size_t)j * N;
-            float *z = w->z1 + (size_t)j * N;
-            for (int y = 0; y < r; y++) {
-                const float *ar = za + (size_t)y * S;
-                float *zr = z + (size_t)y * S;
-                if (tidx) {
-                    const int32_t *ti = tidx + (size_t)(yp0 + y) * tw;
-                    for (int x = 0; x < tw; x++) {
-                        float v = ar[x] + Gd[(size_t)ti[x] * H1 + j];
-                        zr[x] = v > 0.0f ? v : 0.0f;
-                    }
-                } else {
-                    float g = Gd[j];
-                    for (int x = 0; x < tw; x++) {
-                        float v = ar[x] + g;
-                        zr[x] = v > 0.0f ? v : 0.0f;
-                    }
-                }
-            }
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H2, N, H1, 1.0f, net->w2, H1, w->z1, N, 0.0f, w->z2, N);
-        for (int j = 0; j < H2; j++) {
-            float *z = w->z2 + (size_t)j * N, b = net->b2[j];
-            for (int n = 0; n < N; n++) {
-                float v = z[n] + b;
-                z[n] = v > 0.0f ? v : 0.0f;
-            }
-        }
-        /* logit = w3 · z2 + b3, accumulated in j order for every cell */
-        for (int y = 0; y < r; y++) {
-            float *o = probd + (size_t)(yp0 + y) * tw;
-            for (int x = 0; x < tw; x++) o[x] = net->b3;
-            for (int j = 0; j < H2; j++) {
-                const float *z = w->z2 + (size_t)j * N + (size_t)y * S;
-                float wj = net->w3[j];
-                for (int x = 0; x < tw; x++) o[x] += wj * z[x];
-            }
-            for (int x = 0; x < tw; x++) o[x] = sigmoidf(o[x]);
-        }
-        } /* dates */
+        if (settled)
+            head_settled(net, w, w->za, S, r, tw, n_t, n_dates, tidx ? tidx + (size_t)yp0 * tw : NULL,
+                         prob + (size_t)yp0 * tw, (size_t)tw * th);
+        else
+            head_naive(net, w, w->za, S, r, tw, G, g_stride, n_dates, tidx ? tidx + (size_t)yp0 * tw : NULL,
+                       prob + (size_t)yp0 * tw, (size_t)tw * th);
     }
 }
 

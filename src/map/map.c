@@ -442,6 +442,9 @@ static scarp_status member_tile(thread_ctx *c, const map_job *job, const map_mod
         /* the CNN branch: once per tile for every date */
         if (kind == SCARP_MODEL_CNN) scarp_dense_gain(&m->net, NULL, 1, c->G);
         memcpy(scarp_dense_work_input(c->dw), c->xin, (size_t)C * Hin * S * sizeof(float));
+        if (kind == SCARP_MODEL_CNN_LSTM && D > 1 &&
+            (st = scarp_dense_work_reserve_dates(c->dw, &m->net, (int)n_t, D)))
+            return st;
         scarp_dense_tile_dates(&m->net, c->dw, tw, th, c->G, (size_t)n_t * H1, kind == SCARP_MODEL_CNN ? 1 : D,
                                kind == SCARP_MODEL_CNN ? NULL : c->tidx, c->prob);
         c->cnn_passes++;
