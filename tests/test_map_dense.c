@@ -160,7 +160,8 @@ static void test_tiling(void)
  * spread, and for every cell and first-layer unit a chosen part a = W1c·f that makes the
  * unit ON (a + min g > 0), OFF (a + max g <= 0, including a = −max g exactly, the edge
  * of the rule) or OPEN (a inside the range), with the share of ON units varying from
- * cell to cell so that both groupings (sum over ON, or P minus OFF) run.
+ * cell to cell, and in the lower rows most units following one pattern per temporal
+ * cell, so that all three groupings (sum over ON, P minus OFF, the majority set) run.
  * Reference: the head in double precision from the same float a, G and weights. Bound per
  * cell and date, from float32 summation (Higham 2002, §3.1: a sum whose leaves pass
  * through at most n roundings is within γ_n · Σ|leaves|, γ_n = n·u / (1 − n·u)):
@@ -217,7 +218,9 @@ static void test_settled_head(void)
             const double p_on = 0.05 + 0.9 * (double)(y * tw + x) / (r * tw), p_open = 0.15;
             for (int j = 0; j < H1; j++) {
                 const float lo = gmin[t * H1 + j], hi = gmax[t * H1 + j];
-                const double v = scarp_rng_uniform(&rng);
+                double v = scarp_rng_uniform(&rng);
+                if (y >= r / 2 && v >= p_open && scarp_rng_uniform(&rng) < 0.9) /* the shared pattern */
+                    v = (j * 7 + t) % 3 ? p_open : 1.0;
                 float a;
                 if (v < p_open) {
                     a = -(lo + (float)scarp_rng_uniform(&rng) * (hi - lo)), want_open++;
@@ -241,6 +244,7 @@ static void test_settled_head(void)
     /* the rule settles exactly the ON and OFF units built, OPEN ones go per date */
     CHECK_EQ_INT(hs.settled, want_on + want_off);
     CHECK(hs.listed >= want_open && hs.listed < hs.units);
+    for (int k = 0; k < 3; k++) CHECK_MSG(hs.by_reference[k] > 0, "reference %d never chosen", k);
     const double g_n = (3.0 * H1 + 5) * u / (1 - (3.0 * H1 + 5) * u), g_r = (H1 + 2.0) * u / (1 - (H1 + 2.0) * u),
                  g_o = (H2 + 2.0) * u / (1 - (H2 + 2.0) * u);
     double worst_f = 0, worst_r = 0, max_diff = 0, max_bound = 0, date_move = 0;
@@ -286,10 +290,10 @@ static void test_settled_head(void)
     CHECK_MSG(cases > 0 && caught * 2 > cases, "a wrong rule is seen at only %lld of %lld cell-dates", (long long)caught,
               (long long)cases);
     fprintf(stderr, "  settled head %d cells × %d dates: %lld of %lld units settled (%lld at the edge a = −max g), "
-                    "%.1f of %d listed per cell; max |fast − per-date| %.3g (bound ≤ %.3g); worst error / bound: "
+                    "%.1f of %d listed per cell (references none/all/majority: %lld/%lld/%lld cells); max |fast − per-date| %.3g (bound ≤ %.3g); worst error / bound: "
                     "fast %.2g, per-date %.2g; an edge-as-ON rule exceeds the bound at %lld of %lld cell-dates\n",
             (int)P, D, (long long)hs.settled, (long long)hs.units, (long long)edge, (double)hs.listed / (double)hs.cells,
-            H1, max_diff, max_bound, worst_f, worst_r, (long long)caught, (long long)cases);
+            H1, (long long)hs.by_reference[0], (long long)hs.by_reference[1], (long long)hs.by_reference[2], max_diff, max_bound, worst_f, worst_r, (long long)caught, (long long)cases);
     scarp_free(G), scarp_free(gmin), scarp_free(gmax), scarp_free(za), scarp_free(tidx), scarp_free(fast), scarp_free(naive);
     scarp_free(at_edge);
     scarp_dense_work_free(w);

@@ -398,6 +398,8 @@ scarp_status scarp__map_assemble_dates(const scarp_stack *stack, const scarp_til
         cJSON_AddNumberToObject(root, "cells_per_second", rep->cells_per_second);
         cJSON_AddNumberToObject(root, "cnn_passes", (double)rep->cnn_passes);
         cJSON_AddNumberToObject(root, "lstm_sequences", (double)rep->lstm_sequences);
+        cJSON_AddNumberToObject(root, "head_units_settled_share", round(rep->head_settled_share * 1e4) / 1e4);
+        cJSON_AddNumberToObject(root, "head_units_per_date_share", round(rep->head_listed_share * 1e4) / 1e4);
         snprintf(p, sizeof p, "%s/summary.json", dir);
         st = write_json(p, root);
         cJSON_Delete(root);

@@ -126,8 +126,14 @@ struct scarp_dense_work {
     float *gt;              /* (n_t, H1, D): the gains of a unit over the dates, contiguous */
     float *pg;              /* (n_t, D, H2): W2 · g_d (no bias) */
     float *coef;            /* (H1, D): one cell's per-date coefficients of its listed units */
-    float *zd;              /* (H2): one cell's second-layer pre-activations for one date */
+    float *zd;              /* (D, H2) + (H2) + (D): one cell's second-layer pre-activations per
+                               date, their date-independent part, the logits */
     int *list;              /* (H1) one cell's listed units */
+    uint8_t *unit;          /* (strip_cells, H1): ON / OFF / OPEN of each cell's units */
+    uint8_t *rho;           /* (n_t, H1): the majority reference set per temporal cell */
+    int32_t *ton, *tcells;  /* (n_t, H1) ON counts, (n_t) cells, per temporal cell of a strip */
+    float *pr;              /* (n_t, D, H2): W2_ρ · g_d */
+    float *gm;              /* (D, H1): g_d masked to ρ */
     scarp_dense_head_stats stats;
 };
 
@@ -137,7 +143,8 @@ void scarp_dense_work_free(scarp_dense_work *w)
     scarp_free_aligned(w->in), scarp_free_aligned(w->a1), scarp_free_aligned(w->a2), scarp_free_aligned(w->a3);
     scarp_free_aligned(w->col), scarp_free_aligned(w->za), scarp_free_aligned(w->z1), scarp_free_aligned(w->z2), scarp_free_aligned(w->row);
     scarp_free(w->gmin), scarp_free(w->gmax), scarp_free(w->gt), scarp_free(w->pg);
-    scarp_free(w->coef), scarp_free(w->zd), scarp_free(w->list);
+    scarp_free(w->coef), scarp_free(w->zd), scarp_free(w->list), scarp_free(w->unit), scarp_free(w->rho);
+    scarp_free(w->ton), scarp_free(w->tcells), scarp_free(w->pr), scarp_free(w->gm);
     scarp_free(w);
 }
 
@@ -168,10 +175,10 @@ scarp_status scarp_dense_work_new(const scarp_dense_net *net, int max_w, int max
     w->z1 = zalloc((size_t)net->H1 * w->strip_cells);
     w->z2 = zalloc((size_t)net->H2 * w->strip_cells);
     w->row = zalloc(S);
-    w->zd = scarp_malloc((size_t)net->H2 * sizeof(float));
     w->list = scarp_malloc((size_t)net->H1 * sizeof(int));
-    if (!w->in || !w->a1 || !w->a2 || !w->a3 || !w->col || !w->za || !w->z1 || !w->z2 || !w->row || !w->zd ||
-        !w->list) {
+    w->unit = scarp_malloc(w->strip_cells * (size_t)net->H1);
+    if (!w->in || !w->a1 || !w->a2 || !w->a3 || !w->col || !w->za || !w->z1 || !w->z2 || !w->row ||
+        !w->list || !w->unit) {
         scarp_dense_work_free(w);
         return SCARP_ERR_NOMEM;
     }
@@ -184,10 +191,14 @@ scarp_status scarp_dense_work_reserve_dates(scarp_dense_work *w, const scarp_den
     if (n_t <= w->cap_t && n_dates <= w->cap_d) return SCARP_OK;
     const int T = n_t > w->cap_t ? n_t : w->cap_t, D = n_dates > w->cap_d ? n_dates : w->cap_d;
     const size_t H1 = (size_t)net->H1, H2 = (size_t)net->H2;
-    float **bufs[] = {&w->gmin, &w->gmax, &w->gt, &w->pg, &w->coef};
-    const size_t n[] = {(size_t)T * H1, (size_t)T * H1, (size_t)T * H1 * D, (size_t)T * D * H2, H1 * D};
-    for (int i = 0; i < 5; i++) {
-        float *p = scarp_realloc(*bufs[i], n[i] * sizeof(float));
+    void **bufs[] = {(void **)&w->gmin, (void **)&w->gmax, (void **)&w->gt, (void **)&w->pg, (void **)&w->coef,
+                     (void **)&w->pr, (void **)&w->gm, (void **)&w->rho, (void **)&w->ton, (void **)&w->tcells,
+                     (void **)&w->zd};
+    const size_t n[] = {(size_t)T * H1 * 4, (size_t)T * H1 * 4, (size_t)T * H1 * D * 4, (size_t)T * D * H2 * 4,
+                        H1 * D * 4, (size_t)T * D * H2 * 4, (size_t)D * H1 * 4, (size_t)T * H1, (size_t)T * H1 * 4,
+                        (size_t)T * 4, ((size_t)(D + 1) * H2 + D) * 4};
+    for (int i = 0; i < 11; i++) {
+        void *p = scarp_realloc(*bufs[i], n[i]);
         if (!p) return SCARP_ERR_NOMEM;
         *bufs[i] = p;
     }
@@ -323,6 +334,42 @@ static void dates_prepare(const scarp_dense_net *net, scarp_dense_work *w, const
 
 enum { UNIT_OFF = 0, UNIT_ON = 1, UNIT_OPEN = 2 };
 
+typedef float v8sf __attribute__((vector_size(32)));
+static inline v8sf load8(const float *p)
+{
+    v8sf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void store8(float *p, v8sf v) { memcpy(p, &v, sizeof v); }
+
+/* z (H2) += Σ_l coef[l·D + d] · W2ᵀ[list[l]] for one date, in list order; 64 outputs at a
+ * time held in registers (a plain loop reloads and stores z for every unit). */
+static void accumulate_units(float *restrict z, int H2, const float *restrict w2t, const int *restrict list,
+                             const float *restrict coef, int D, int n, int d)
+{
+    int k0 = 0;
+    for (; k0 + 64 <= H2; k0 += 64) {
+        v8sf a0 = load8(z + k0), a1 = load8(z + k0 + 8), a2 = load8(z + k0 + 16), a3 = load8(z + k0 + 24);
+        v8sf a4 = load8(z + k0 + 32), a5 = load8(z + k0 + 40), a6 = load8(z + k0 + 48), a7 = load8(z + k0 + 56);
+        for (int l = 0; l < n; l++) {
+            const float c = coef[(size_t)l * D + d];
+            if (c == 0.0f) continue; /* an OPEN unit off on this date: adds exactly nothing */
+            const float *wj = w2t + (size_t)list[l] * H2 + k0;
+            a0 += c * load8(wj), a1 += c * load8(wj + 8), a2 += c * load8(wj + 16), a3 += c * load8(wj + 24);
+            a4 += c * load8(wj + 32), a5 += c * load8(wj + 40), a6 += c * load8(wj + 48), a7 += c * load8(wj + 56);
+        }
+        store8(z + k0, a0), store8(z + k0 + 8, a1), store8(z + k0 + 16, a2), store8(z + k0 + 24, a3);
+        store8(z + k0 + 32, a4), store8(z + k0 + 40, a5), store8(z + k0 + 48, a6), store8(z + k0 + 56, a7);
+    }
+    for (int l = 0; l < n && k0 < H2; l++) {
+        const float c = coef[(size_t)l * D + d];
+        if (c == 0.0f) continue;
+        const float *wj = w2t + (size_t)list[l] * H2;
+        for (int k = k0; k < H2; k++) z[k] += c * wj[k];
+    }
+}
+
 /* The sign-settled head for D dates. For a cell with first-layer part a = W1c·f and the
  * gains g_d of its temporal cell, unit j is
  *   ON   if fl(a_j + min_d g_dj) > 0:  relu(a_j + g_dj) = a_j + g_dj on every date,
@@ -330,84 +377,119 @@ enum { UNIT_OFF = 0, UNIT_ON = 1, UNIT_OPEN = 2 };
  *   OPEN otherwise
  * (float addition rounds monotonically, so the tests on the range decide every date
  * exactly as the per-date evaluation does). Then for every date
- *   W2·relu(a + g_d) = W2_ON·a + W2_ON·g_d + W2_OPEN·relu(a_OPEN + g_d,OPEN)
- * where W2_ON·a is one GEMM per strip for every date (the masked za), and W2_ON·g_d
- * is either summed over the ON units or, when fewer units are OFF than ON, taken as
- * P[t, d] = W2·g_d (per temporal cell and date, dates_prepare) minus the OFF and OPEN
- * units' share. Per cell and date the work is H2 × (OPEN + min(ON, OFF)) multiply-adds
- * instead of H2 × H1. The sums are regrouped (W2·a + W2·g instead of W2·(a + g)), so the
+ *   W2·relu(a + g_d) = W2_ON·a + W2_ON·g_d + W2_OPEN·relu(a_OPEN + g_d,OPEN),
+ * W2_ON·a being one GEMM per strip for every date (za masked to the ON units). The term
+ * W2_ON·g_d depends on the cell's ON set; it is taken relative to a reference set ρ whose
+ * W2_ρ·g_d is precomputed per temporal cell and date:
+ *   W2_ON·g_d = W2_ρ·g_d + Σ_{ON∖ρ} W2_j g_dj − Σ_{ρ∖ON} W2_j g_dj,
+ * with ρ the cheapest of: no unit (sum over ON), every unit (P = W2·g_d, less the OFF and
+ * OPEN units), or the units ON in the majority of the strip's cells of that temporal cell
+ * (neighbouring cells mostly share their pattern). Per cell and date the work is H2 ×
+ * (OPEN + |ON Δ ρ|) multiply-adds instead of H2 × H1. The sums are regrouped, so the
  * result equals head_naive within float32 rounding, not bit for bit (bound and test:
- * tests/test_map_dense.c). */
+ * tests/test_map_dense.c test_settled_head). */
 static void head_settled(const scarp_dense_net *net, scarp_dense_work *w, const float *za, int S, int r, int tw,
                          int n_t, int D, const int32_t *tidx, float *prob, size_t p_stride)
 {
     const int H1 = net->H1, H2 = net->H2, N = r * S;
-    (void)n_t;
-    /* base (H2, N) = W2 · (za masked to the ON units) */
+    /* 1. classify (cell, unit); count the ON cells per temporal cell and unit */
+    memset(w->tcells, 0, (size_t)n_t * sizeof *w->tcells);
+    memset(w->ton, 0, (size_t)n_t * H1 * sizeof *w->ton);
+    for (int y = 0; y < r; y++)
+        for (int x = 0; x < tw; x++) {
+            const size_t i = (size_t)y * S + x;
+            const int t = tidx ? tidx[(size_t)y * tw + x] : 0;
+            const float *lo = w->gmin + (size_t)t * H1, *hi = w->gmax + (size_t)t * H1;
+            uint8_t *u = w->unit + ((size_t)y * tw + x) * H1;
+            int32_t *on = w->ton + (size_t)t * H1;
+            for (int j = 0; j < H1; j++) {
+                const float a = za[(size_t)j * N + i];
+                u[j] = a + lo[j] > 0.0f ? UNIT_ON : a + hi[j] <= 0.0f ? UNIT_OFF : UNIT_OPEN;
+                on[j] += u[j] == UNIT_ON;
+            }
+            w->tcells[t]++;
+        }
+    /* 2. base (H2, N) = W2 · (za masked to the ON units) */
     float *zb = w->z1, *base = w->z2;
     for (int j = 0; j < H1; j++)
         for (int y = 0; y < r; y++) {
             const float *ar = za + (size_t)j * N + (size_t)y * S;
             float *zr = zb + (size_t)j * N + (size_t)y * S;
-            const int32_t *ti = tidx ? tidx + (size_t)y * tw : NULL;
-            for (int x = 0; x < tw; x++) {
-                const float lo = w->gmin[(size_t)(ti ? ti[x] : 0) * H1 + j];
-                zr[x] = ar[x] + lo > 0.0f ? ar[x] : 0.0f;
-            }
+            const uint8_t *u = w->unit + (size_t)y * tw * H1 + j;
+            for (int x = 0; x < tw; x++) zr[x] = u[(size_t)x * H1] == UNIT_ON ? ar[x] : 0.0f;
             for (int x = tw; x < S; x++) zr[x] = 0.0f;
         }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H2, N, H1, 1.0f, net->w2, H1, zb, N, 0.0f, base, N);
+    /* 3. the majority reference of each temporal cell met: W2_ρ·g_d (D, H2) */
+    for (int t = 0; t < n_t; t++) {
+        if (!w->tcells[t]) continue;
+        uint8_t *rho = w->rho + (size_t)t * H1;
+        for (int j = 0; j < H1; j++) rho[j] = 2 * w->ton[(size_t)t * H1 + j] > w->tcells[t];
+        for (int d = 0; d < D; d++)
+            for (int j = 0; j < H1; j++) w->gm[(size_t)d * H1 + j] = rho[j] ? w->gt[((size_t)t * H1 + j) * D + d] : 0.0f;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, D, H2, H1, 1.0f, w->gm, H1, net->w2, H1, 0.0f,
+                    w->pr + (size_t)t * D * H2, H2);
+    }
+    /* 4. per cell: the cheapest reference, its listed units, then every date */
     int64_t settled = 0, listed = 0;
     float *z = w->zd;
     for (int y = 0; y < r; y++)
         for (int x = 0; x < tw; x++) {
             const size_t i = (size_t)y * S + x;
             const int t = tidx ? tidx[(size_t)y * tw + x] : 0;
-            const float *lo = w->gmin + (size_t)t * H1, *hi = w->gmax + (size_t)t * H1;
-            int n_on = 0, n_off = 0;
+            const uint8_t *u = w->unit + ((size_t)y * tw + x) * H1, *rho_t = w->rho + (size_t)t * H1;
+            int n_on = 0, n_off = 0, n_diff = 0;
             for (int j = 0; j < H1; j++) {
-                float a = za[(size_t)j * N + i];
-                n_on += a + lo[j] > 0.0f;
-                n_off += a + hi[j] <= 0.0f;
+                n_on += u[j] == UNIT_ON;
+                n_off += u[j] == UNIT_OFF;
+                n_diff += u[j] != UNIT_OPEN && (u[j] == UNIT_ON) != rho_t[j];
             }
-            const int via_p = n_off < n_on; /* list OFF + OPEN against P, or ON + OPEN */
+            /* ref 0: none, 1: every unit, 2: the majority set */
+            const int ref = n_diff < n_on && n_diff < n_off ? 2 : n_off < n_on ? 1 : 0;
             int n = 0;
             for (int j = 0; j < H1; j++) {
-                const float a = za[(size_t)j * N + i];
+                const int in_ref = ref == 2 ? rho_t[j] : ref;
+                if (u[j] != UNIT_OPEN && (u[j] == UNIT_ON) == in_ref) continue; /* held by base + reference */
                 const float *g = w->gt + ((size_t)t * H1 + j) * D;
                 float *c = w->coef + (size_t)n * D;
-                if (a + lo[j] > 0.0f) { /* ON */
-                    if (via_p) continue;
+                if (u[j] == UNIT_ON) {
                     for (int d = 0; d < D; d++) c[d] = g[d];
-                } else if (a + hi[j] <= 0.0f) { /* OFF */
-                    if (!via_p) continue;
+                } else if (u[j] == UNIT_OFF) {
                     for (int d = 0; d < D; d++) c[d] = -g[d];
-                } else { /* OPEN: relu(a + g_d), less g_d when P holds it */
+                } else {
+                    const float a = za[(size_t)j * N + i];
                     for (int d = 0; d < D; d++) {
                         float v = a + g[d];
                         v = v > 0.0f ? v : 0.0f;
-                        c[d] = via_p ? v - g[d] : v;
+                        c[d] = in_ref ? v - g[d] : v;
                     }
                 }
                 w->list[n++] = j;
             }
             settled += n_on + n_off;
             listed += n;
-            const float *pt = w->pg + (size_t)t * D * H2;
+            w->stats.by_reference[ref]++;
+            const float *pt = ref == 1 ? w->pg + (size_t)t * D * H2 : ref == 2 ? w->pr + (size_t)t * D * H2 : NULL;
+            float *zc = w->zd + (size_t)D * H2, *o = zc + H2;
+            for (int k = 0; k < H2; k++) zc[k] = net->b2[k] + base[(size_t)k * N + i];
             for (int d = 0; d < D; d++) {
-                for (int k = 0; k < H2; k++) z[k] = net->b2[k] + base[(size_t)k * N + i];
-                if (via_p)
-                    for (int k = 0; k < H2; k++) z[k] += pt[(size_t)d * H2 + k];
-                for (int l = 0; l < n; l++) {
-                    const float cl = w->coef[(size_t)l * D + d];
-                    if (cl == 0.0f) continue; /* an OPEN unit off on this date: adds exactly nothing */
-                    const float *wj = net->w2t + (size_t)w->list[l] * H2;
-                    for (int k = 0; k < H2; k++) z[k] += cl * wj[k];
-                }
-                float o = net->b3;
-                for (int k = 0; k < H2; k++) o += net->w3[k] * (z[k] > 0.0f ? z[k] : 0.0f);
-                prob[(size_t)d * p_stride + (size_t)y * tw + x] = sigmoidf(o);
+                float *zd = z + (size_t)d * H2;
+                memcpy(zd, zc, (size_t)H2 * sizeof *zd);
+                if (pt)
+                    for (int k = 0; k < H2; k++) zd[k] += pt[(size_t)d * H2 + k];
+                accumulate_units(zd, H2, net->w2t, w->list, w->coef, D, n, d);
             }
+            /* logit = b3 + Σ_k w3_k relu(z_k) in k order for each date; the dates side by
+             * side (one serial chain of H2 additions per cell would stall on latency) */
+            for (int d = 0; d < D; d++) o[d] = net->b3;
+            for (int k = 0; k < H2; k++) {
+                const float wk = net->w3[k];
+                for (int d = 0; d < D; d++) {
+                    const float v = z[(size_t)d * H2 + k];
+                    o[d] += wk * (v > 0.0f ? v : 0.0f);
+                }
+            }
+            for (int d = 0; d < D; d++) prob[(size_t)d * p_stride + (size_t)y * tw + x] = sigmoidf(o[d]);
         }
     w->stats.cells += (int64_t)r * tw;
     w->stats.units += (int64_t)r * tw * H1;
