@@ -12,7 +12,10 @@
  * tile: the engine runs threads over tiles). Bias, ReLU and batch norm ride in the pooling
  * pass: max(x + b) = max(x) + b and relu(max) = max(relu), both exact in floating point.
  * Block 3 and the head run on a rolling strip of rows, so memory is
- * O(C·tile + strip), independent of the raster. */
+ * O(C·tile + strip), independent of the raster. Several dates share the CNN pass and
+ * W1c·feat; their head runs sign-settled (head_settled: first-layer units whose sign the
+ * range of the dates' gains decides cost one GEMM for every date), its naive twin
+ * head_naive is the one-date head. */
 #include "scarp/map.h"
 #include "scarp/alloc.h"
 
