@@ -58,6 +58,18 @@ static void test_crc32_known_value(void)
     CHECK_EQ_INT(scarp_crc32(0, "123456789", 9), 0xCBF43926u);
     uint32_t part = scarp_crc32(0, "12345", 5);
     CHECK_EQ_INT(scarp_crc32(part, "6789", 4), 0xCBF43926u);
+    /* the 8-byte steps against the bitwise definition, at every length and alignment */
+    unsigned char buf[67];
+    for (int i = 0; i < 67; i++) buf[i] = (unsigned char)(i * 37 + 11);
+    for (int off = 0; off < 3; off++)
+        for (int n = 0; n + off <= 67; n++) {
+            uint32_t c = 0xFFFFFFFFu;
+            for (int i = 0; i < n; i++) {
+                c ^= buf[off + i];
+                for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            }
+            CHECK_EQ_INT(scarp_crc32(0, buf + off, (size_t)n), ~c);
+        }
 }
 
 static void test_alloc_injection(void)

@@ -48,6 +48,7 @@ typedef struct {
     float *w1t;        /* (H1, n_lstm or F for the MLP) */
     float *b1;         /* (H1) */
     float *w2, *b2;    /* (H2, H1), (H2) */
+    float *w2t;        /* (H1, H2): W2 as Keras stores it, unit j's outgoing weights contiguous */
     float *w3;         /* (H2) */
     float b3;
 } scarp_dense_net;
@@ -62,6 +63,17 @@ void scarp_dense_net_free(scarp_dense_net *net); /* accepts NULL */
 typedef struct scarp_dense_work scarp_dense_work;
 scarp_status scarp_dense_work_new(const scarp_dense_net *net, int max_w, int max_h, scarp_dense_work **w);
 void scarp_dense_work_free(scarp_dense_work *w);
+/* Sizes the dated head's buffers for n_t temporal cells × n_dates dates (grows only; call
+ * before scarp_dense_tile_dates / scarp_dense_head_dates with n_dates > 1). */
+scarp_status scarp_dense_work_reserve_dates(scarp_dense_work *w, const scarp_dense_net *net, int n_t, int n_dates);
+/* What the sign-settled head met (summed over the calls on this work): cells, first-layer
+ * units (cells × H1), units settled for every date (always on or always off), and units
+ * listed for per-date work (undecided + the smaller of the on/off sets). */
+typedef struct {
+    int64_t cells, units, settled, listed;
+    int64_t by_reference[3]; /* cells whose ON-set sum was taken from none, every unit, the majority set */
+} scarp_dense_head_stats;
+scarp_dense_head_stats scarp_dense_work_stats(const scarp_dense_work *w);
 /* The input buffer to fill before scarp_dense_tile: (C, th + 21, tw + 21), contiguous,
  * normalised (nodata already replaced by the channel means). */
 float *scarp_dense_work_input(scarp_dense_work *w);
@@ -73,11 +85,23 @@ float *scarp_dense_work_input(scarp_dense_work *w);
 void scarp_dense_tile(const scarp_dense_net *net, scarp_dense_work *w, int tw, int th, const float *G,
                       const int32_t *tidx, float *prob);
 /* The same for n_dates sets of temporal gains: G (n_dates, n_t, H1) with g_stride =
- * n_t·H1 floats between dates; prob (n_dates, th, tw). The CNN branch and the first-layer
- * product W1c·feat run ONCE; only relu(· + G_d), the second layer and the output run per
- * date. n_dates = 1 is exactly scarp_dense_tile (the same floating-point operations). */
+ * n_t·H1 floats between dates (n_t = g_stride / H1 with tidx, 1 without); prob (n_dates,
+ * th, tw). The CNN branch and the first-layer product W1c·feat run ONCE. n_dates = 1 is
+ * exactly scarp_dense_tile (the same floating-point operations). n_dates > 1 uses the
+ * sign-settled head (scarp_dense_head_dates, settled = 1): per cell, the first-layer units
+ * whose sign the range of G over the dates decides are folded into one GEMM for every
+ * date, and only the rest run per date; equal to the per-date head within float32
+ * rounding (regrouped sums). Needs scarp_dense_work_reserve_dates(w, net, n_t, n_dates). */
 void scarp_dense_tile_dates(const scarp_dense_net *net, scarp_dense_work *w, int tw, int th, const float *G,
                             size_t g_stride, int n_dates, const int32_t *tidx, float *prob);
+/* The head alone on r rows of first-layer CNN parts za (H1, r·S) (row stride S, columns
+ * >= tw unused; r·S <= the work's strip of 4096 cells or one row): for each date d,
+ * prob[d·p_stride + y·tw + x] = σ(w3·relu(W2·relu(za + G_d[tidx]) + b2) + b3).
+ * settled = 0: date by date (the naive twin, head of one map); 1: the sign-settled
+ * fast path (needs scarp_dense_work_reserve_dates). */
+void scarp_dense_head_dates(const scarp_dense_net *net, scarp_dense_work *w, const float *za, int S, int r, int tw,
+                            const float *G, size_t g_stride, int n_t, int n_dates, const int32_t *tidx, float *prob,
+                            size_t p_stride, int settled);
 /* First-layer pre-activations from the non-CNN part of the head input: G (n, H1) =
  * h (n, n_lstm) · W1[n_cnn:, :] + b1 (cnn_lstm/lstm: LSTM states; mlp: tabular rows;
  * cnn: h = NULL, n = 1, G = b1). */
@@ -175,6 +199,9 @@ typedef struct {
     int64_t cnn_passes;       /* dense CNN-branch passes run (tiles with valid cells × members):
                                  the same for one date or many (the features are reused) */
     int64_t lstm_sequences;   /* LSTM branch runs: temporal cells × dates × members */
+    double head_settled_share;/* dated cnn_lstm maps: share of (cell, first-layer unit) pairs whose
+                                 sign the range of the dates' gains decides (scarp_dense_head_stats) */
+    double head_listed_share; /* ... and the share that still runs per date (0 for one date) */
     double sd_share_above;    /* ensembles: share of the valid area with sd > SCARP_MAP_SD_THRESHOLD */
 } scarp_map_report;
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -133,20 +134,36 @@ scarp_status scarp_read_file(const char *path, char **data, size_t *bytes)
     return SCARP_OK;
 }
 
+/* CRC-32 (IEEE 802.3, reflected 0xEDB88320), eight bytes per step ("slicing-by-8",
+ * Kounavis & Berry 2005, IEEE ISCC): the map's tile store checksums every tile twice, and
+ * the byte-at-a-time loop was ~4 % of a 30-date map. Tables built once, thread-safely. */
+static uint32_t crc_table[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++) crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFF];
+}
+
 uint32_t scarp_crc32(uint32_t crc, const void *data, size_t bytes)
 {
-    static uint32_t table[256];
-    static int ready = 0;
-    if (!ready) {
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-        ready = 1;
-    }
+    pthread_once(&crc_once, crc_init);
     const unsigned char *p = data;
     crc = ~crc;
-    for (size_t i = 0; i < bytes; i++) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+    for (; bytes >= 8; bytes -= 8, p += 8) {
+        /* bytes in memory order, so the result does not depend on the machine's endianness */
+        uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+        uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+        crc = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF] ^ crc_table[5][(lo >> 16) & 0xFF] ^
+              crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xFF] ^ crc_table[2][(hi >> 8) & 0xFF] ^
+              crc_table[1][(hi >> 16) & 0xFF] ^ crc_table[0][hi >> 24];
+    }
+    for (; bytes > 0; bytes--, p++) crc = crc_table[0][(crc ^ *p) & 0xFF] ^ (crc >> 8);
     return ~crc;
 }

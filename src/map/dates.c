@@ -11,6 +11,7 @@
 #include <cairo.h>
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,11 +22,36 @@
 #include "scarp/fsutil.h"
 #include "scarp/raster.h"
 #include "scarp/report.h"
+#include "scarp/threads.h"
 
 #define SAMPLE_TARGET 200000
 #define PANEL_MAX 200   /* pixels of the longer side of one date's panel in the strip */
 #define STRIP_COLS 6
 #define STRIP_MAX 48    /* panels shown at most (evenly spaced dates beyond) */
+
+/* The dates' rasters are independent GDAL datasets: their writes, class passes and COG
+ * conversions run on the threads, one date (or writer) at a time each. A worker's message
+ * lives in its own thread's error slot, so the first failure is copied here and re-raised
+ * on the calling thread. */
+typedef struct {
+    scarp_status st;
+    char msg[512];
+} date_error;
+
+static void date_error_note(date_error *e, scarp_status st)
+{
+    if (!st) return;
+#pragma omp critical(scarp_dates_err)
+    if (!e->st) {
+        e->st = st;
+        snprintf(e->msg, sizeof e->msg, "%s", scarp_last_error());
+    }
+}
+
+static scarp_status date_error_raise(const date_error *e)
+{
+    return e->st ? scarp_fail(e->st, "%s", e->msg) : SCARP_OK;
+}
 
 static scarp_status write_json(const char *path, cJSON *root)
 {
@@ -126,7 +152,10 @@ scarp_status scarp__map_assemble_dates(const scarp_stack *stack, const scarp_til
     for (int i = 0; i < n_show; i++) shown[i] = n_show > 1 ? (int)((int64_t)i * (D - 1) / (n_show - 1)) : 0;
     scarp_raster_writer **wp = scarp_calloc((size_t)D * 3, sizeof *wp), **wsd = wp + D, **wc = wp + 2 * D;
     float *tile = scarp_malloc((size_t)bands * tile_cells * sizeof(float));
-    float *cls = scarp_malloc(tile_cells * sizeof(float));
+    int nth = scarp_threads_get();
+    if (nth > D) nth = D;
+    if (nth < 1) nth = 1;
+    float *cls = scarp_malloc((size_t)nth * tile_cells * sizeof(float)); /* one class tile per thread */
     size_t scap = SAMPLE_TARGET + SAMPLE_TARGET / 2 + 1024, ns = 0;
     float *sample = scarp_malloc(scap * sizeof(float));
     uint8_t *q = scarp_malloc((size_t)n_show * qw * qh);
@@ -169,11 +198,15 @@ scarp_status scarp__map_assemble_dates(const scarp_stack *stack, const scarp_til
         scarp_tiling_tile(tiling, t, &c0, &r0, &tw, &th);
         const size_t cells = (size_t)tw * th;
         if ((st = scarp_tile_store_get(store, t, tile))) goto end;
+        date_error err = {0};
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
         for (int d = 0; d < D; d++) {
             const float *pr = tile + (size_t)d * bpd * cells;
-            if ((st = scarp_raster_writer_write(wp[d], c0, r0, tw, th, pr))) goto end;
-            if (bpd > 1 && (st = scarp_raster_writer_write(wsd[d], c0, r0, tw, th, pr + cells))) goto end;
+            scarp_status s = scarp_raster_writer_write(wp[d], c0, r0, tw, th, pr);
+            if (!s && bpd > 1) s = scarp_raster_writer_write(wsd[d], c0, r0, tw, th, pr + cells);
+            date_error_note(&err, s);
         }
+        if ((st = date_error_raise(&err))) goto end;
         for (int y = 0; y < th; y++)
             for (int x = 0; x < tw; x++) {
                 size_t j = (size_t)y * tw + x;
@@ -218,31 +251,48 @@ scarp_status scarp__map_assemble_dates(const scarp_stack *stack, const scarp_til
         scarp_tiling_tile(tiling, t, &c0, &r0, &tw, &th);
         const size_t cells = (size_t)tw * th;
         if ((st = scarp_tile_store_get(store, t, tile))) goto end;
+        date_error err = {0};
+        /* each date owns its counts row and its strip panel: no two threads share a cell */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
         for (int d = 0; d < D; d++) {
+            float *cls_d = cls + (size_t)omp_get_thread_num() * tile_cells;
             const float *pr = tile + (size_t)d * bpd * cells;
             uint8_t *qd = panel[d] >= 0 ? q + (size_t)panel[d] * qw * qh : NULL;
             for (int y = 0; y < th; y++)
                 for (int x = 0; x < tw; x++) {
                     size_t j = (size_t)y * tw + x;
                     int c = scarp_class_of(pr[j], breaks, k);
-                    cls[j] = c < 0 ? NAN : (float)c;
+                    cls_d[j] = c < 0 ? NAN : (float)c;
                     if (c >= 0) counts[(size_t)d * k + c]++;
                     int64_t R = r0 + y, Cc = c0 + x;
                     if (qd && R % f == 0 && Cc % f == 0) qd[(size_t)(R / f) * qw + Cc / f] = c < 0 ? 255 : (uint8_t)c;
                 }
-            if ((st = scarp_raster_writer_write(wc[d], c0, r0, tw, th, cls))) goto end;
+            date_error_note(&err, scarp_raster_writer_write(wc[d], c0, r0, tw, th, cls_d));
         }
+        if ((st = date_error_raise(&err))) goto end;
     }
     for (int d = 0; d < D; d++) top[d] = (double)counts[(size_t)d * k + k - 1] / (double)valid;
-    for (int d = 0; d < D && !st; d++) {
-        st = scarp_raster_writer_commit(wp[d]);
-        wp[d] = NULL;
-        if (!st && bpd > 1) st = scarp_raster_writer_commit(wsd[d]);
-        wsd[d] = NULL;
-        if (!st) st = scarp_raster_writer_commit(wc[d]);
-        wc[d] = NULL;
+    {
+        /* the COG conversions (most of the assembly's time): every writer on the threads */
+        date_error err = {0};
+        int halt = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
+        for (int i = 0; i < 3 * D; i++) {
+            scarp_raster_writer *w = wp[i];
+            int stop;
+#pragma omp atomic read
+            stop = halt;
+            if (!w || stop) continue;
+            wp[i] = NULL;
+            scarp_status s = scarp_raster_writer_commit(w);
+            if (s) {
+#pragma omp atomic write
+                halt = 1;
+            }
+            date_error_note(&err, s);
+        }
+        if ((st = date_error_raise(&err))) goto end;
     }
-    if (st) goto end;
     /* CSV: one row per date */
     {
         size_t cap = 256 + (size_t)D * 96, n = 0;
@@ -348,6 +398,8 @@ scarp_status scarp__map_assemble_dates(const scarp_stack *stack, const scarp_til
         cJSON_AddNumberToObject(root, "cells_per_second", rep->cells_per_second);
         cJSON_AddNumberToObject(root, "cnn_passes", (double)rep->cnn_passes);
         cJSON_AddNumberToObject(root, "lstm_sequences", (double)rep->lstm_sequences);
+        cJSON_AddNumberToObject(root, "head_units_settled_share", round(rep->head_settled_share * 1e4) / 1e4);
+        cJSON_AddNumberToObject(root, "head_units_per_date_share", round(rep->head_listed_share * 1e4) / 1e4);
         snprintf(p, sizeof p, "%s/summary.json", dir);
         st = write_json(p, root);
         cJSON_Delete(root);

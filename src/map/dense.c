@@ -12,10 +12,14 @@
  * tile: the engine runs threads over tiles). Bias, ReLU and batch norm ride in the pooling
  * pass: max(x + b) = max(x) + b and relu(max) = max(relu), both exact in floating point.
  * Block 3 and the head run on a rolling strip of rows, so memory is
- * O(C·tile + strip), independent of the raster. */
+ * O(C·tile + strip), independent of the raster. Several dates share the CNN pass and
+ * W1c·feat; their head runs sign-settled (head_settled: first-layer units whose sign the
+ * range of the dates' gains decides cost one GEMM for every date), its naive twin
+ * head_naive is the one-date head. */
 #include "scarp/map.h"
 #include "scarp/alloc.h"
 
+#include <assert.h>
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
@@ -51,7 +55,7 @@ void scarp_dense_net_free(scarp_dense_net *net)
         scarp_free(net->bn_shift[l]);
     }
     scarp_free(net->w1c), scarp_free(net->w1t), scarp_free(net->b1);
-    scarp_free(net->w2), scarp_free(net->b2), scarp_free(net->w3);
+    scarp_free(net->w2), scarp_free(net->w2t), scarp_free(net->b2), scarp_free(net->w3);
     memset(net, 0, sizeof *net);
 }
 
@@ -100,6 +104,7 @@ scarp_status scarp_dense_net_init(scarp_dense_net *net, const scarp_model *m)
     if (net->n_lstm && !(net->w1t = transpose_rows(m->p.dense_w[0], in, net->H1, net->n_cnn, net->n_lstm))) goto nomem;
     if (!(net->b1 = copy_floats(m->p.dense_b[0], (size_t)net->H1))) goto nomem;
     if (!(net->w2 = transpose_rows(m->p.dense_w[1], net->H1, net->H2, 0, net->H1))) goto nomem;
+    if (!(net->w2t = copy_floats(m->p.dense_w[1], (size_t)net->H1 * net->H2))) goto nomem; /* Keras (In, Out) */
     if (!(net->b2 = copy_floats(m->p.dense_b[1], (size_t)net->H2))) goto nomem;
     if (!(net->w3 = copy_floats(m->p.dense_w[2], (size_t)net->H2))) goto nomem; /* (H2, 1) */
     net->b3 = m->p.dense_b[2][0];
@@ -118,6 +123,21 @@ struct scarp_dense_work {
     float *za;              /* W1c · feat (H1, strip), kept across the dates of a strip */
     float *z1, *z2;         /* head (H1, strip), (H2, strip) */
     float *row;             /* one pooled row (S) */
+    /* dated head (scarp_dense_work_reserve_dates; grown, never shrunk) */
+    int cap_t, cap_d;       /* temporal cells × dates the buffers below hold */
+    float *gmin, *gmax;     /* (n_t, H1): range of g_d over the dates */
+    float *gt;              /* (n_t, H1, D): the gains of a unit over the dates, contiguous */
+    float *pg;              /* (n_t, D, H2): W2 · g_d (no bias) */
+    float *coef;            /* (H1, D): one cell's per-date coefficients of its listed units */
+    float *zd;              /* (D, H2) + (H2) + (D): one cell's second-layer pre-activations per
+                               date, their date-independent part, the logits */
+    int *list;              /* (H1) one cell's listed units */
+    uint8_t *unit;          /* (strip_cells, H1): ON / OFF / OPEN of each cell's units */
+    uint8_t *rho;           /* (n_t, H1): the majority reference set per temporal cell */
+    int32_t *ton, *tcells;  /* (n_t, H1) ON counts, (n_t) cells, per temporal cell of a strip */
+    float *pr;              /* (n_t, D, H2): W2_ρ · g_d */
+    float *gm;              /* (D, H1): g_d masked to ρ */
+    scarp_dense_head_stats stats;
 };
 
 void scarp_dense_work_free(scarp_dense_work *w)
@@ -125,6 +145,9 @@ void scarp_dense_work_free(scarp_dense_work *w)
     if (!w) return;
     scarp_free_aligned(w->in), scarp_free_aligned(w->a1), scarp_free_aligned(w->a2), scarp_free_aligned(w->a3);
     scarp_free_aligned(w->col), scarp_free_aligned(w->za), scarp_free_aligned(w->z1), scarp_free_aligned(w->z2), scarp_free_aligned(w->row);
+    scarp_free(w->gmin), scarp_free(w->gmax), scarp_free(w->gt), scarp_free(w->pg);
+    scarp_free(w->coef), scarp_free(w->zd), scarp_free(w->list), scarp_free(w->unit), scarp_free(w->rho);
+    scarp_free(w->ton), scarp_free(w->tcells), scarp_free(w->pr), scarp_free(w->gm);
     scarp_free(w);
 }
 
@@ -155,13 +178,38 @@ scarp_status scarp_dense_work_new(const scarp_dense_net *net, int max_w, int max
     w->z1 = zalloc((size_t)net->H1 * w->strip_cells);
     w->z2 = zalloc((size_t)net->H2 * w->strip_cells);
     w->row = zalloc(S);
-    if (!w->in || !w->a1 || !w->a2 || !w->a3 || !w->col || !w->za || !w->z1 || !w->z2 || !w->row) {
+    w->list = scarp_malloc((size_t)net->H1 * sizeof(int));
+    w->unit = scarp_malloc(w->strip_cells * (size_t)net->H1);
+    if (!w->in || !w->a1 || !w->a2 || !w->a3 || !w->col || !w->za || !w->z1 || !w->z2 || !w->row ||
+        !w->list || !w->unit) {
         scarp_dense_work_free(w);
         return SCARP_ERR_NOMEM;
     }
     *out = w;
     return SCARP_OK;
 }
+
+scarp_status scarp_dense_work_reserve_dates(scarp_dense_work *w, const scarp_dense_net *net, int n_t, int n_dates)
+{
+    if (n_t <= w->cap_t && n_dates <= w->cap_d) return SCARP_OK;
+    const int T = n_t > w->cap_t ? n_t : w->cap_t, D = n_dates > w->cap_d ? n_dates : w->cap_d;
+    const size_t H1 = (size_t)net->H1, H2 = (size_t)net->H2;
+    void **bufs[] = {(void **)&w->gmin, (void **)&w->gmax, (void **)&w->gt, (void **)&w->pg, (void **)&w->coef,
+                     (void **)&w->pr, (void **)&w->gm, (void **)&w->rho, (void **)&w->ton, (void **)&w->tcells,
+                     (void **)&w->zd};
+    const size_t n[] = {(size_t)T * H1 * 4, (size_t)T * H1 * 4, (size_t)T * H1 * D * 4, (size_t)T * D * H2 * 4,
+                        H1 * D * 4, (size_t)T * D * H2 * 4, (size_t)D * H1 * 4, (size_t)T * H1, (size_t)T * H1 * 4,
+                        (size_t)T * 4, ((size_t)(D + 1) * H2 + D) * 4};
+    for (int i = 0; i < 11; i++) {
+        void *p = scarp_realloc(*bufs[i], n[i]);
+        if (!p) return SCARP_ERR_NOMEM;
+        *bufs[i] = p;
+    }
+    w->cap_t = T, w->cap_d = D;
+    return SCARP_OK;
+}
+
+scarp_dense_head_stats scarp_dense_work_stats(const scarp_dense_work *w) { return w->stats; }
 
 float *scarp_dense_work_input(scarp_dense_work *w) { return w->in; }
 
@@ -206,6 +254,264 @@ static void pool_bias_relu_bn(float *a, int C, size_t p, int S, int rows, int d,
 
 static inline float sigmoidf(float z) { return z >= 0 ? 1.0f / (1.0f + expf(-z)) : expf(z) / (1.0f + expf(z)); }
 
+/* The head of one strip, date by date, as one map computes it: z1 = relu(za + G_d[t]),
+ * z2 = relu(W2 · z1 + b2), p = σ(b3 + Σ_k w3_k z2_k) (k in order). za (H1, r·S) holds
+ * W1c·feat for the strip's r rows (row stride S, columns >= tw unused); tidx (r, tw) or
+ * NULL (temporal cell 0); prob + d·p_stride + y·tw + x receives date d's probability. */
+static void head_naive(const scarp_dense_net *net, scarp_dense_work *w, const float *za_strip, int S, int r, int tw,
+                       const float *G, size_t g_stride, int n_dates, const int32_t *tidx, float *prob, size_t p_stride)
+{
+    const int H1 = net->H1, H2 = net->H2, N = r * S;
+    for (int d = 0; d < n_dates; d++) {
+        const float *Gd = G + (size_t)d * g_stride;
+        float *probd = prob + (size_t)d * p_stride;
+        /* z1 = relu(za + G_d[temporal cell]) */
+        for (int j = 0; j < H1; j++) {
+            const float *za = za_strip + (size_t)j * N;
+            float *z = w->z1 + (size_t)j * N;
+            for (int y = 0; y < r; y++) {
+                const float *ar = za + (size_t)y * S;
+                float *zr = z + (size_t)y * S;
+                if (tidx) {
+                    const int32_t *ti = tidx + (size_t)y * tw;
+                    for (int x = 0; x < tw; x++) {
+                        float v = ar[x] + Gd[(size_t)ti[x] * H1 + j];
+                        zr[x] = v > 0.0f ? v : 0.0f;
+                    }
+                } else {
+                    float g = Gd[j];
+                    for (int x = 0; x < tw; x++) {
+                        float v = ar[x] + g;
+                        zr[x] = v > 0.0f ? v : 0.0f;
+                    }
+                }
+            }
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H2, N, H1, 1.0f, net->w2, H1, w->z1, N, 0.0f, w->z2, N);
+        for (int j = 0; j < H2; j++) {
+            float *z = w->z2 + (size_t)j * N, b = net->b2[j];
+            for (int n = 0; n < N; n++) {
+                float v = z[n] + b;
+                z[n] = v > 0.0f ? v : 0.0f;
+            }
+        }
+        /* logit = w3 · z2 + b3, accumulated in j order for every cell */
+        for (int y = 0; y < r; y++) {
+            float *o = probd + (size_t)y * tw;
+            for (int x = 0; x < tw; x++) o[x] = net->b3;
+            for (int j = 0; j < H2; j++) {
+                const float *z = w->z2 + (size_t)j * N + (size_t)y * S;
+                float wj = net->w3[j];
+                for (int x = 0; x < tw; x++) o[x] += wj * z[x];
+            }
+            for (int x = 0; x < tw; x++) o[x] = sigmoidf(o[x]);
+        }
+    }
+}
+
+/* Per tile: the range of each unit's gain over the dates, the gains transposed so that a
+ * unit's dates are contiguous, and P[t, d] = W2 · g_d[t] (one GEMM). */
+static void dates_prepare(const scarp_dense_net *net, scarp_dense_work *w, const float *G, size_t g_stride, int n_t,
+                          int D)
+{
+    const int H1 = net->H1, H2 = net->H2;
+    assert(n_t <= w->cap_t && D <= w->cap_d); /* scarp_dense_work_reserve_dates first */
+    for (int t = 0; t < n_t; t++)
+        for (int j = 0; j < H1; j++) {
+            float lo = INFINITY, hi = -INFINITY;
+            float *gt = w->gt + ((size_t)t * H1 + j) * D;
+            for (int d = 0; d < D; d++) {
+                float g = G[(size_t)d * g_stride + (size_t)t * H1 + j];
+                gt[d] = g;
+                lo = g < lo ? g : lo;
+                hi = g > hi ? g : hi;
+            }
+            w->gmin[(size_t)t * H1 + j] = lo;
+            w->gmax[(size_t)t * H1 + j] = hi;
+        }
+    /* pg (n_t, D, H2): row (t, d) = W2 · g_d[t]  (W2 stored (H2, H1)) */
+    for (int t = 0; t < n_t; t++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, D, H2, H1, 1.0f, G + (size_t)t * H1, (int)g_stride, net->w2,
+                    H1, 0.0f, w->pg + (size_t)t * D * H2, H2);
+}
+
+enum { UNIT_OFF = 0, UNIT_ON = 1, UNIT_OPEN = 2 };
+
+typedef float v8sf __attribute__((vector_size(32)));
+static inline v8sf load8(const float *p)
+{
+    v8sf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void store8(float *p, v8sf v) { memcpy(p, &v, sizeof v); }
+
+/* z (H2) += Σ_l coef[l·D + d] · W2ᵀ[list[l]] for one date, in list order; 64 outputs at a
+ * time held in registers (a plain loop reloads and stores z for every unit). */
+static void accumulate_units(float *restrict z, int H2, const float *restrict w2t, const int *restrict list,
+                             const float *restrict coef, int D, int n, int d)
+{
+    int k0 = 0;
+    for (; k0 + 64 <= H2; k0 += 64) {
+        v8sf a0 = load8(z + k0), a1 = load8(z + k0 + 8), a2 = load8(z + k0 + 16), a3 = load8(z + k0 + 24);
+        v8sf a4 = load8(z + k0 + 32), a5 = load8(z + k0 + 40), a6 = load8(z + k0 + 48), a7 = load8(z + k0 + 56);
+        for (int l = 0; l < n; l++) {
+            const float c = coef[(size_t)l * D + d];
+            if (c == 0.0f) continue; /* an OPEN unit off on this date: adds exactly nothing */
+            const float *wj = w2t + (size_t)list[l] * H2 + k0;
+            a0 += c * load8(wj), a1 += c * load8(wj + 8), a2 += c * load8(wj + 16), a3 += c * load8(wj + 24);
+            a4 += c * load8(wj + 32), a5 += c * load8(wj + 40), a6 += c * load8(wj + 48), a7 += c * load8(wj + 56);
+        }
+        store8(z + k0, a0), store8(z + k0 + 8, a1), store8(z + k0 + 16, a2), store8(z + k0 + 24, a3);
+        store8(z + k0 + 32, a4), store8(z + k0 + 40, a5), store8(z + k0 + 48, a6), store8(z + k0 + 56, a7);
+    }
+    for (int l = 0; l < n && k0 < H2; l++) {
+        const float c = coef[(size_t)l * D + d];
+        if (c == 0.0f) continue;
+        const float *wj = w2t + (size_t)list[l] * H2;
+        for (int k = k0; k < H2; k++) z[k] += c * wj[k];
+    }
+}
+
+/* The sign-settled head for D dates. For a cell with first-layer part a = W1c·f and the
+ * gains g_d of its temporal cell, unit j is
+ *   ON   if fl(a_j + min_d g_dj) > 0:  relu(a_j + g_dj) = a_j + g_dj on every date,
+ *   OFF  if fl(a_j + max_d g_dj) <= 0: relu(a_j + g_dj) = 0 on every date,
+ *   OPEN otherwise
+ * (float addition rounds monotonically, so the tests on the range decide every date
+ * exactly as the per-date evaluation does). Then for every date
+ *   W2·relu(a + g_d) = W2_ON·a + W2_ON·g_d + W2_OPEN·relu(a_OPEN + g_d,OPEN),
+ * W2_ON·a being one GEMM per strip for every date (za masked to the ON units). The term
+ * W2_ON·g_d depends on the cell's ON set; it is taken relative to a reference set ρ whose
+ * W2_ρ·g_d is precomputed per temporal cell and date:
+ *   W2_ON·g_d = W2_ρ·g_d + Σ_{ON∖ρ} W2_j g_dj − Σ_{ρ∖ON} W2_j g_dj,
+ * with ρ the cheapest of: no unit (sum over ON), every unit (P = W2·g_d, less the OFF and
+ * OPEN units), or the units ON in the majority of the strip's cells of that temporal cell
+ * (neighbouring cells mostly share their pattern). Per cell and date the work is H2 ×
+ * (OPEN + |ON Δ ρ|) multiply-adds instead of H2 × H1. The sums are regrouped, so the
+ * result equals head_naive within float32 rounding, not bit for bit (bound and test:
+ * tests/test_map_dense.c test_settled_head). */
+static void head_settled(const scarp_dense_net *net, scarp_dense_work *w, const float *za, int S, int r, int tw,
+                         int n_t, int D, const int32_t *tidx, float *prob, size_t p_stride)
+{
+    const int H1 = net->H1, H2 = net->H2, N = r * S;
+    /* 1. classify (cell, unit); count the ON cells per temporal cell and unit */
+    memset(w->tcells, 0, (size_t)n_t * sizeof *w->tcells);
+    memset(w->ton, 0, (size_t)n_t * H1 * sizeof *w->ton);
+    for (int y = 0; y < r; y++)
+        for (int x = 0; x < tw; x++) {
+            const size_t i = (size_t)y * S + x;
+            const int t = tidx ? tidx[(size_t)y * tw + x] : 0;
+            const float *lo = w->gmin + (size_t)t * H1, *hi = w->gmax + (size_t)t * H1;
+            uint8_t *u = w->unit + ((size_t)y * tw + x) * H1;
+            int32_t *on = w->ton + (size_t)t * H1;
+            for (int j = 0; j < H1; j++) {
+                const float a = za[(size_t)j * N + i];
+                u[j] = a + lo[j] > 0.0f ? UNIT_ON : a + hi[j] <= 0.0f ? UNIT_OFF : UNIT_OPEN;
+                on[j] += u[j] == UNIT_ON;
+            }
+            w->tcells[t]++;
+        }
+    /* 2. base (H2, N) = W2 · (za masked to the ON units) */
+    float *zb = w->z1, *base = w->z2;
+    for (int j = 0; j < H1; j++)
+        for (int y = 0; y < r; y++) {
+            const float *ar = za + (size_t)j * N + (size_t)y * S;
+            float *zr = zb + (size_t)j * N + (size_t)y * S;
+            const uint8_t *u = w->unit + (size_t)y * tw * H1 + j;
+            for (int x = 0; x < tw; x++) zr[x] = u[(size_t)x * H1] == UNIT_ON ? ar[x] : 0.0f;
+            for (int x = tw; x < S; x++) zr[x] = 0.0f;
+        }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H2, N, H1, 1.0f, net->w2, H1, zb, N, 0.0f, base, N);
+    /* 3. the majority reference of each temporal cell met: W2_ρ·g_d (D, H2) */
+    for (int t = 0; t < n_t; t++) {
+        if (!w->tcells[t]) continue;
+        uint8_t *rho = w->rho + (size_t)t * H1;
+        for (int j = 0; j < H1; j++) rho[j] = 2 * w->ton[(size_t)t * H1 + j] > w->tcells[t];
+        for (int d = 0; d < D; d++)
+            for (int j = 0; j < H1; j++) w->gm[(size_t)d * H1 + j] = rho[j] ? w->gt[((size_t)t * H1 + j) * D + d] : 0.0f;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, D, H2, H1, 1.0f, w->gm, H1, net->w2, H1, 0.0f,
+                    w->pr + (size_t)t * D * H2, H2);
+    }
+    /* 4. per cell: the cheapest reference, its listed units, then every date */
+    int64_t settled = 0, listed = 0;
+    float *z = w->zd;
+    for (int y = 0; y < r; y++)
+        for (int x = 0; x < tw; x++) {
+            const size_t i = (size_t)y * S + x;
+            const int t = tidx ? tidx[(size_t)y * tw + x] : 0;
+            const uint8_t *u = w->unit + ((size_t)y * tw + x) * H1, *rho_t = w->rho + (size_t)t * H1;
+            int n_on = 0, n_off = 0, n_diff = 0;
+            for (int j = 0; j < H1; j++) {
+                n_on += u[j] == UNIT_ON;
+                n_off += u[j] == UNIT_OFF;
+                n_diff += u[j] != UNIT_OPEN && (u[j] == UNIT_ON) != rho_t[j];
+            }
+            /* ref 0: none, 1: every unit, 2: the majority set */
+            const int ref = n_diff < n_on && n_diff < n_off ? 2 : n_off < n_on ? 1 : 0;
+            int n = 0;
+            for (int j = 0; j < H1; j++) {
+                const int in_ref = ref == 2 ? rho_t[j] : ref;
+                if (u[j] != UNIT_OPEN && (u[j] == UNIT_ON) == in_ref) continue; /* held by base + reference */
+                const float *g = w->gt + ((size_t)t * H1 + j) * D;
+                float *c = w->coef + (size_t)n * D;
+                if (u[j] == UNIT_ON) {
+                    for (int d = 0; d < D; d++) c[d] = g[d];
+                } else if (u[j] == UNIT_OFF) {
+                    for (int d = 0; d < D; d++) c[d] = -g[d];
+                } else {
+                    const float a = za[(size_t)j * N + i];
+                    for (int d = 0; d < D; d++) {
+                        float v = a + g[d];
+                        v = v > 0.0f ? v : 0.0f;
+                        c[d] = in_ref ? v - g[d] : v;
+                    }
+                }
+                w->list[n++] = j;
+            }
+            settled += n_on + n_off;
+            listed += n;
+            w->stats.by_reference[ref]++;
+            const float *pt = ref == 1 ? w->pg + (size_t)t * D * H2 : ref == 2 ? w->pr + (size_t)t * D * H2 : NULL;
+            float *zc = w->zd + (size_t)D * H2, *o = zc + H2;
+            for (int k = 0; k < H2; k++) zc[k] = net->b2[k] + base[(size_t)k * N + i];
+            for (int d = 0; d < D; d++) {
+                float *zd = z + (size_t)d * H2;
+                memcpy(zd, zc, (size_t)H2 * sizeof *zd);
+                if (pt)
+                    for (int k = 0; k < H2; k++) zd[k] += pt[(size_t)d * H2 + k];
+                accumulate_units(zd, H2, net->w2t, w->list, w->coef, D, n, d);
+            }
+            /* logit = b3 + Σ_k w3_k relu(z_k) in k order for each date; the dates side by
+             * side (one serial chain of H2 additions per cell would stall on latency) */
+            for (int d = 0; d < D; d++) o[d] = net->b3;
+            for (int k = 0; k < H2; k++) {
+                const float wk = net->w3[k];
+                for (int d = 0; d < D; d++) {
+                    const float v = z[(size_t)d * H2 + k];
+                    o[d] += wk * (v > 0.0f ? v : 0.0f);
+                }
+            }
+            for (int d = 0; d < D; d++) prob[(size_t)d * p_stride + (size_t)y * tw + x] = sigmoidf(o[d]);
+        }
+    w->stats.cells += (int64_t)r * tw;
+    w->stats.units += (int64_t)r * tw * H1;
+    w->stats.settled += settled;
+    w->stats.listed += listed;
+}
+
+void scarp_dense_head_dates(const scarp_dense_net *net, scarp_dense_work *w, const float *za, int S, int r, int tw,
+                            const float *G, size_t g_stride, int n_t, int n_dates, const int32_t *tidx, float *prob,
+                            size_t p_stride, int settled)
+{
+    if (settled) {
+        dates_prepare(net, w, G, g_stride, n_t, n_dates);
+        head_settled(net, w, za, S, r, tw, n_t, n_dates, tidx, prob, p_stride);
+    } else {
+        head_naive(net, w, za, S, r, tw, G, g_stride, n_dates, tidx, prob, p_stride);
+    }
+}
+
 void scarp_dense_tile(const scarp_dense_net *net, scarp_dense_work *w, int tw, int th, const float *G,
                       const int32_t *tidx, float *prob)
 {
@@ -216,9 +522,13 @@ void scarp_dense_tile_dates(const scarp_dense_net *net, scarp_dense_work *w, int
                             size_t g_stride, int n_dates, const int32_t *tidx, float *prob)
 {
     const int S = tw + SCARP_MAP_HALO, Hin = th + SCARP_MAP_HALO;
-    const int F0 = net->F[0], F1 = net->F[1], F2 = net->F[2], H1 = net->H1, H2 = net->H2;
+    const int F0 = net->F[0], F1 = net->F[1], F2 = net->F[2], H1 = net->H1;
     int R = (int)(w->strip_cells / (size_t)S);
     if (R < 1) R = 1;
+    /* several dates: the sign-settled head (see head_settled), prepared once per tile */
+    const int n_t = tidx ? (int)(g_stride / (size_t)H1) : 1;
+    const int settled = n_dates > 1;
+    if (settled) dates_prepare(net, w, G, g_stride, n_t, n_dates);
     /* block 1: conv d=1 on (C, Hin, S) → (F0, Hin−2, S); pool d=1 → Hin−3 rows */
     const size_t pin = (size_t)Hin * S, p1 = (size_t)(Hin - 2) * S, p2 = (size_t)(Hin - 7) * S;
     for (int y0 = 0; y0 < Hin - 2; y0 += R) {
@@ -251,51 +561,12 @@ void scarp_dense_tile_dates(const scarp_dense_net *net, scarp_dense_work *w, int
         const int N = r * S;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H1, N, F2, 1.0f, net->w1c, F2, w->a3, (int)p3, 0.0f,
                     w->za, N);
-        for (int d = 0; d < n_dates; d++) {
-        const float *Gd = G + (size_t)d * g_stride;
-        float *probd = prob + (size_t)d * tw * th;
-        /* z1 = relu(za + G_d[temporal cell]) */
-        for (int j = 0; j < H1; j++) {
-            const float *za = w->za + (size_t)j * N;
-            float *z = w->z1 + (size_t)j * N;
-            for (int y = 0; y < r; y++) {
-                const float *ar = za + (size_t)y * S;
-                float *zr = z + (size_t)y * S;
-                if (tidx) {
-                    const int32_t *ti = tidx + (size_t)(yp0 + y) * tw;
-                    for (int x = 0; x < tw; x++) {
-                        float v = ar[x] + Gd[(size_t)ti[x] * H1 + j];
-                        zr[x] = v > 0.0f ? v : 0.0f;
-                    }
-                } else {
-                    float g = Gd[j];
-                    for (int x = 0; x < tw; x++) {
-                        float v = ar[x] + g;
-                        zr[x] = v > 0.0f ? v : 0.0f;
-                    }
-                }
-            }
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H2, N, H1, 1.0f, net->w2, H1, w->z1, N, 0.0f, w->z2, N);
-        for (int j = 0; j < H2; j++) {
-            float *z = w->z2 + (size_t)j * N, b = net->b2[j];
-            for (int n = 0; n < N; n++) {
-                float v = z[n] + b;
-                z[n] = v > 0.0f ? v : 0.0f;
-            }
-        }
-        /* logit = w3 · z2 + b3, accumulated in j order for every cell */
-        for (int y = 0; y < r; y++) {
-            float *o = probd + (size_t)(yp0 + y) * tw;
-            for (int x = 0; x < tw; x++) o[x] = net->b3;
-            for (int j = 0; j < H2; j++) {
-                const float *z = w->z2 + (size_t)j * N + (size_t)y * S;
-                float wj = net->w3[j];
-                for (int x = 0; x < tw; x++) o[x] += wj * z[x];
-            }
-            for (int x = 0; x < tw; x++) o[x] = sigmoidf(o[x]);
-        }
-        } /* dates */
+        if (settled)
+            head_settled(net, w, w->za, S, r, tw, n_t, n_dates, tidx ? tidx + (size_t)yp0 * tw : NULL,
+                         prob + (size_t)yp0 * tw, (size_t)tw * th);
+        else
+            head_naive(net, w, w->za, S, r, tw, G, g_stride, n_dates, tidx ? tidx + (size_t)yp0 * tw : NULL,
+                       prob + (size_t)yp0 * tw, (size_t)tw * th);
     }
 }
 

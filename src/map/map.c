@@ -462,6 +462,9 @@ static scarp_status member_tile(thread_ctx *c, const map_job *job, const map_mod
         /* the CNN branch: once per tile for every date */
         if (kind == SCARP_MODEL_CNN) scarp_dense_gain(&m->net, NULL, 1, c->G);
         memcpy(scarp_dense_work_input(c->dw), c->xin, (size_t)C * Hin * S * sizeof(float));
+        if (kind == SCARP_MODEL_CNN_LSTM && D > 1 &&
+            (st = scarp_dense_work_reserve_dates(c->dw, &m->net, (int)n_t, D)))
+            return st;
         scarp_dense_tile_dates(&m->net, c->dw, tw, th, c->G, (size_t)n_t * H1, kind == SCARP_MODEL_CNN ? 1 : D,
                                kind == SCARP_MODEL_CNN ? NULL : c->tidx, c->prob);
         c->cnn_passes++;
@@ -784,12 +787,12 @@ static scarp_status compute_tiles(map_job *job, int rank, int size, scarp_progre
     scarp_status first = SCARP_OK;
     int stop = 0;
     double t0 = scarp_now();
-    int64_t cells = 0, cnn_passes = 0, lstm_sequences = 0;
+    int64_t cells = 0, cnn_passes = 0, lstm_sequences = 0, units = 0, settled = 0, listed = 0;
     double flops = 0;
     scarp_progress_begin(p, "map tiles", n);
     /* dynamic: tiles differ in cost (edge tiles, all-nodata tiles); each tile's result is
      * independent of which thread computes it, so the output is the same for any count. */
-#pragma omp parallel num_threads(threads) reduction(+ : cells, flops, cnn_passes, lstm_sequences)
+#pragma omp parallel num_threads(threads) reduction(+ : cells, flops, cnn_passes, lstm_sequences, units, settled, listed)
     {
         thread_ctx ctx;
         scarp_status st = ctx_init(&ctx, job);
@@ -821,6 +824,10 @@ static scarp_status compute_tiles(map_job *job, int rank, int size, scarp_progre
             }
         }
         flops += ctx.flops;
+        if (ctx.dw) {
+            scarp_dense_head_stats hs = scarp_dense_work_stats(ctx.dw);
+            units += hs.units, settled += hs.settled, listed += hs.listed;
+        }
         cnn_passes += ctx.cnn_passes;
         lstm_sequences += ctx.lstm_sequences;
         ctx_free(&ctx, job->n_models);
@@ -835,6 +842,8 @@ static scarp_status compute_tiles(map_job *job, int rank, int size, scarp_progre
         rep->dense_gflops = sec > 0 ? flops / sec * 1e-9 : 0;
         rep->cnn_passes = cnn_passes;
         rep->lstm_sequences = lstm_sequences;
+        rep->head_settled_share = units ? (double)settled / (double)units : 0;
+        rep->head_listed_share = units ? (double)listed / (double)units : 0;
     }
     scarp_free(mine);
     return first;
