@@ -212,11 +212,59 @@ static void test_sklearn_reference(void)
     scarp_free(text);
 }
 
+/* Repeated spatial CV draws a new partition per repeat (sperrorest re-runs k-means per
+ * repetition): k-means blocks from a new seed, square blocks with an offset lattice. Repeat 0
+ * is the partition of a single run; every repeat covers every row with k non-empty folds;
+ * and no two repeats put the same rows together (they were one partition re-dealt before). */
+static void test_spatial_repeats(void)
+{
+    if (!ready) SKIP("no study");
+    const char *kinds[] = {"kmeans", "squares"};
+    for (int kind = 0; kind < 2; kind++) {
+        scarp_config c = cfg;
+        c.repeats = 3;
+        snprintf(c.split_blocks, sizeof c.split_blocks, "%s", kinds[kind]);
+        c.block_size = 2000;
+        char out[sizeof c.out];
+        snprintf(out, sizeof out, "%.900s/run_rep_%s", work, kinds[kind]);
+        memcpy(c.out, out, sizeof out);
+        scarp_mkdir_p(out);
+        scarp_dataset d;
+        CHECK_OK(scarp_prepare(&c, out, NULL, &d, NULL));
+        if (!d.fold) continue;
+        CHECK_EQ_INT(d.repeats, 3);
+        if (kind == 0) /* repeat 0 = the folds of the single-repeat run */
+            CHECK(memcmp(d.fold, ds.fold, sizeof(int16_t) * (size_t)d.n) == 0);
+        for (int r = 0; r < 3; r++) {
+            int64_t per[K] = {0};
+            for (int64_t i = 0; i < d.n; i++) {
+                const int f = d.fold[(size_t)r * d.n + i];
+                CHECK(f >= 0 && f < K);
+                if (f >= 0 && f < K) per[f]++;
+            }
+            for (int f = 0; f < K; f++) CHECK_MSG(per[f] > 0, "%s repeat %d: fold %d empty", kinds[kind], r, f);
+        }
+        for (int a = 0; a < 3; a++)
+            for (int b = a + 1; b < 3; b++) {
+                /* pairs of rows together in repeat a but apart in repeat b, or the reverse */
+                int64_t differ = 0;
+                const int16_t *fa = d.fold + (size_t)a * d.n, *fb = d.fold + (size_t)b * d.n;
+                for (int64_t i = 0; i < d.n; i++)
+                    for (int64_t j = i + 1; j < d.n; j++) differ += (fa[i] == fa[j]) != (fb[i] == fb[j]);
+                fprintf(stderr, "  %s blocks: repeats %d and %d differ on %lld row pairs\n", kinds[kind], a, b,
+                        (long long)differ);
+                CHECK_MSG(differ > d.n, "%s: repeats %d and %d are the same partition", kinds[kind], a, b);
+            }
+        scarp_dataset_free(&d);
+    }
+}
+
 int main(void)
 {
     scarp_config_defaults(&cfg);
     setup();
     RUN(test_fold_arithmetic);
+    RUN(test_spatial_repeats);
     RUN(test_too_small_area);
     RUN(test_sklearn_reference);
     scarp_dataset_free(&ds);

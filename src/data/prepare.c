@@ -108,6 +108,38 @@ scarp_status scarp_prepare_stack(const scarp_config *cfg, const char *out, scarp
 }
 
 /* The valid mask of the stack as bytes (height, width). */
+/* Spatial blocks of the samples for repeat r. Repeat 0 gives the blocks of the main split;
+ * each further repeat draws its own partition, as sperrorest re-runs k-means per repetition
+ * (Brenning 2012): k-means from a seed of its own, square blocks with a random offset of the
+ * lattice (uniform in [0, block_size) on each axis). Without this, repeats would only re-deal
+ * the same blocks, and equal-sized blocks land in the same folds: the repeats would repeat
+ * one partition and the spread over repeats would be too narrow. */
+static scarp_status spatial_blocks(const scarp_config *cfg, const scarp_grid *g, const double *x, const double *y,
+                                   int64_t n, int r, int32_t *block)
+{
+    const uint64_t seed = cfg->seed + (uint64_t)r * 0x9E3779B97F4A7C15ull;
+    if (strcmp(cfg->split_blocks, "kmeans") == 0) {
+        int k = cfg->split_clusters > 0 ? cfg->split_clusters : (int)(n / 25);
+        if (cfg->split_clusters <= 0) k = k < 10 ? 10 : k > 200 ? 200 : k;
+        return scarp_blocks_kmeans(g, x, y, n, k, seed, block);
+    }
+    if (r == 0) return scarp_blocks_squares(g, x, y, n, cfg->block_size, block);
+    scarp_rng rng;
+    scarp_rng_stream(&rng, seed, 0x53514f00ull); /* "SQO" */
+    double sx, sy;
+    scarp_grid_metric_scale(g, &sx, &sy);
+    const double ox = scarp_rng_uniform(&rng) * cfg->block_size / sx, oy = scarp_rng_uniform(&rng) * cfg->block_size / sy;
+    double *xs = scarp_malloc(sizeof(double) * (size_t)n), *ys = scarp_malloc(sizeof(double) * (size_t)n);
+    if (!xs || !ys) {
+        scarp_free(xs), scarp_free(ys);
+        return SCARP_ERR_NOMEM;
+    }
+    for (int64_t i = 0; i < n; i++) xs[i] = x[i] + ox, ys[i] = y[i] - oy;
+    scarp_status st = scarp_blocks_squares(g, xs, ys, n, cfg->block_size, block);
+    scarp_free(xs), scarp_free(ys);
+    return st;
+}
+
 static scarp_status read_valid(const scarp_stack *s, uint8_t **valid)
 {
     scarp_grid g;
@@ -495,15 +527,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
         goto end;
     }
     int spatial = strcmp(cfg->split_method, "spatial") == 0;
-    int kmeans = spatial && strcmp(cfg->split_blocks, "kmeans") == 0;
-    if (kmeans) {
-        int k = cfg->split_clusters > 0 ? cfg->split_clusters : (int)(n / 25);
-        if (cfg->split_clusters <= 0) k = k < 10 ? 10 : k > 200 ? 200 : k;
-        st = scarp_blocks_kmeans(g, d.x, d.y, n, k, cfg->seed, d.block);
-    } else {
-        st = scarp_blocks_squares(g, d.x, d.y, n, cfg->block_size, d.block);
-    }
-    if (st != SCARP_OK) goto end;
+    if ((st = spatial_blocks(cfg, g, d.x, d.y, n, 0, d.block)) != SCARP_OK) goto end;
     if (spatial)
         st = scarp_split_blocks_stratified(d.label, d.block, n, cfg->split_train, cfg->split_val, cfg->split_test,
                                            cfg->seed, 0, d.split);
@@ -515,19 +539,26 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     if (cfg->folds > 1 || cfg->repeats > 1) {
         d.fold = scarp_malloc(sizeof(int16_t) * (size_t)n * (size_t)cfg->repeats);
         uint8_t *tmp_split = scarp_malloc((size_t)n);
-        if (!d.fold || !tmp_split) {
+        int32_t *rblock = spatial ? scarp_malloc(sizeof(int32_t) * (size_t)n) : NULL;
+        if (!d.fold || !tmp_split || (spatial && !rblock)) {
             scarp_free(tmp_split);
+            scarp_free(rblock);
             st = SCARP_ERR_NOMEM;
             goto end;
         }
         for (int r = 0; r < cfg->repeats && st == SCARP_OK; r++) {
             int16_t *fo = d.fold + (size_t)r * n;
+            /* every repeat draws its own blocks (repeat 0: the blocks of the main split) */
+            if (spatial) {
+                if (r == 0) memcpy(rblock, d.block, sizeof(int32_t) * (size_t)n);
+                else if ((st = spatial_blocks(cfg, g, d.x, d.y, n, r, rblock)) != SCARP_OK) break;
+            }
             if (cfg->folds > 1) {
-                st = scarp_split_folds(d.label, spatial ? d.block : NULL, n, cfg->folds, cfg->seed, (uint64_t)r, fo);
+                st = scarp_split_folds(d.label, rblock, n, cfg->folds, cfg->seed, (uint64_t)r, fo);
             } else {
                 if (r == 0) memcpy(tmp_split, d.split, (size_t)n);
                 else if (spatial)
-                    st = scarp_split_blocks_stratified(d.label, d.block, n, cfg->split_train, cfg->split_val,
+                    st = scarp_split_blocks_stratified(d.label, rblock, n, cfg->split_train, cfg->split_val,
                                                        cfg->split_test, cfg->seed, (uint64_t)r, tmp_split);
                 else
                     st = scarp_split_random(d.label, n, cfg->split_train, cfg->split_val, cfg->split_test, cfg->seed,
@@ -536,6 +567,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
             }
         }
         scarp_free(tmp_split);
+        scarp_free(rblock);
         if (st != SCARP_OK) goto end;
     }
 

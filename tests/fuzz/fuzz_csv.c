@@ -154,10 +154,17 @@ static void fuzz_table(const uint8_t *data, size_t size)
             if (st == SCARP_OK && !missing && !isfinite(v)) abort();
         }
     }
-    int col;
+    /* a required column that is absent fails with a message naming the file; the probe's
+     * name can itself be a header (a fuzzer finding), then it must be found where it is */
+    int col = -1;
+    const int at = scarp_csv_column(&t, "no-such-column");
     st = scarp_csv_require(&t, "no-such-column", "fuzz", &col);
-    if (st == SCARP_OK) abort();
-    fuzz_check_failure(st, "fuzz.csv");
+    if (at >= 0) {
+        if (st != SCARP_OK || col != at) abort();
+    } else {
+        if (st == SCARP_OK) abort();
+        fuzz_check_failure(st, "fuzz.csv");
+    }
     scarp_csv_free(&t);
 }
 
