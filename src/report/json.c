@@ -98,6 +98,26 @@ static cJSON *array_json(const double *v, size_t n)
     return a;
 }
 
+/* One set of cross-validated runs: n, then per metric mean, sd, 95 % interval, range, values. */
+static void add_runs(cJSON *o, const char *key, int n, double *const values[SCARP_RUNM_N],
+                     const scarp_summary summary[SCARP_RUNM_N])
+{
+    cJSON *runs = cJSON_AddObjectToObject(o, key);
+    num(runs, "n", n);
+    for (int k = 0; k < SCARP_RUNM_N; k++) {
+        if (!values[k]) continue;
+        cJSON *e = cJSON_AddObjectToObject(runs, run_metric_names[k]);
+        const scarp_summary *s = &summary[k];
+        num(e, "mean", s->mean);
+        num(e, "sd", s->sd);
+        num(e, "ci95_lo", s->lo);
+        num(e, "ci95_hi", s->hi);
+        num(e, "min", s->min);
+        num(e, "max", s->max);
+        cJSON_AddItemToObject(e, "values", array_json(values[k], (size_t)n));
+    }
+}
+
 scarp_status scarp_report_write_json(const scarp_report *r, const char *path)
 {
     cJSON *root = cJSON_CreateObject();
@@ -170,38 +190,9 @@ scarp_status scarp_report_write_json(const scarp_report *r, const char *path)
             }
             num(o, "importance_repeats", m->importance_repeats);
         }
-        if (m->n_runs > 0) {
-            cJSON *runs = cJSON_AddObjectToObject(o, "runs");
-            num(runs, "n", m->n_runs);
-            for (int k = 0; k < SCARP_RUNM_N; k++) {
-                if (!m->run_values[k]) continue;
-                cJSON *e = cJSON_AddObjectToObject(runs, run_metric_names[k]);
-                const scarp_summary *s = &m->run_summary[k];
-                num(e, "mean", s->mean);
-                num(e, "sd", s->sd);
-                num(e, "ci95_lo", s->lo);
-                num(e, "ci95_hi", s->hi);
-                num(e, "min", s->min);
-                num(e, "max", s->max);
-                cJSON_AddItemToObject(e, "values", array_json(m->run_values[k], (size_t)m->n_runs));
-            }
-        }
-        if (m->n_runs_random > 0) { /* [split] compare = random: the same layout as runs */
-            cJSON *runs = cJSON_AddObjectToObject(o, "runs_random");
-            num(runs, "n", m->n_runs_random);
-            for (int k = 0; k < SCARP_RUNM_N; k++) {
-                if (!m->random_values[k]) continue;
-                cJSON *e = cJSON_AddObjectToObject(runs, run_metric_names[k]);
-                const scarp_summary *s = &m->random_summary[k];
-                num(e, "mean", s->mean);
-                num(e, "sd", s->sd);
-                num(e, "ci95_lo", s->lo);
-                num(e, "ci95_hi", s->hi);
-                num(e, "min", s->min);
-                num(e, "max", s->max);
-                cJSON_AddItemToObject(e, "values", array_json(m->random_values[k], (size_t)m->n_runs_random));
-            }
-        }
+        if (m->n_runs > 0) add_runs(o, "runs", m->n_runs, m->run_values, m->run_summary);
+        /* [split] compare = random: the same layout as runs */
+        if (m->n_runs_random > 0) add_runs(o, "runs_random", m->n_runs_random, m->random_values, m->random_summary);
         if (has_compare(m)) {
             cJSON *c = cJSON_AddObjectToObject(o, "compare");
             cJSON_AddStringToObject(c, "metric", "auc");
