@@ -195,12 +195,18 @@ scarp_status scarp_plot_bars(const char *png_path, int w, int h, const char *tit
 /* ---- the stages `scarp train` and `scarp evaluate` (train_run.c, evaluate_run.c) ------
  * Both read OUT/dataset.bin (train runs scarp_prepare first when it is missing).
  * Model files: OUT/models/NAME.model trained on the main split, and with [split] folds or
- * repeats > 1 also OUT/models/NAME.rR.fF.model for every run (repeat R, fold F: test =
- * fold F, validation = fold F+1), for the spread of the metrics and for ensembles.
+ * repeats > 1 also OUT/models/NAME.rR.fF.model for every run (repeat R, fold F), for the
+ * spread of the metrics and for ensembles. With k folds, run (R, F) tests on fold F and
+ * trains on the k − 1 other folds; its validation rows are an inner split drawn from those
+ * training folds only (stratified by class, by spatial blocks when [split] method =
+ * spatial, in the proportions train : val), used for tuning, epoch selection and the
+ * threshold; the model is then refitted on all of the fold's training rows with what the
+ * inner split chose, under a normalisation refitted on them (docs/06-evaluation.md).
+ * With folds = 1 and repeats > 1, repeat R is a fresh train/val/test split.
  * Training histories: OUT/models/NAME.history.json (and NAME.rR.fF.history.json).
- * With [split] method = spatial, training rows closer than [split] block_size to a test
- * row are dropped from training (the buffer of Roberts et al. 2017), so no test sample
- * lies within the block distance of a training sample. */
+ * With [split] buffer = D > 0 (metres, default 0), training and validation rows closer
+ * than D to a test row are left out of training (the buffer of Roberts et al. 2017); the
+ * count is buffer_excluded below. */
 typedef struct {
     int n_models;
     char name[SCARP_REPORT_MAX_MODELS][32];
