@@ -308,8 +308,8 @@ static scarp_status read_series(tseries *s, const char *path, const char *statio
             }
             /* series are kept as float: a finite double beyond its range would become inf */
             if (!missing && fabs(v) > FLT_MAX) {
-                st = scarp_fail(SCARP_ERR_INPUT, "%s:%lld: column %d: value %g is beyond the float range (±%g)", path,
-                                (long long)csv.line[i], j + 1, v, (double)FLT_MAX);
+                st = scarp_fail(SCARP_ERR_INPUT, "%s:%lld: column %d ('%s'): value %g is beyond the float range (±%g)",
+                                path, (long long)csv.line[i], j + 1, csv.header[j], v, (double)FLT_MAX);
                 scarp_free(seen);
                 goto done;
             }

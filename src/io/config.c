@@ -609,7 +609,13 @@ scarp_status scarp_config_load(scarp_config *c, const char *path)
     char *text = NULL;
     size_t bytes = 0;
     scarp_status st = scarp_read_file(path, &text, &bytes);
-    if (st != SCARP_OK) return scarp_fail(SCARP_ERR_IO, "%s: cannot read the config file (%s)", path, scarp_last_error());
+    if (st != SCARP_OK) {
+        /* the reader's message already starts with the path: say it once */
+        const char *why = scarp_last_error();
+        size_t n = strlen(path);
+        if (strncmp(why, path, n) == 0 && why[n] == ':') why += n + (why[n + 1] == ' ' ? 2 : 1);
+        return scarp_fail(SCARP_ERR_IO, "%s: cannot read the config file: %s", path, why);
+    }
     /* inih reads lines into a fixed buffer and silently splits longer ones: refuse them. */
     {
         int line = 1;

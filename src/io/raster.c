@@ -45,6 +45,19 @@ static const char *gdal_message(void)
     return (m && *m) ? m : "unknown GDAL error";
 }
 
+/* ": No space left on device" for the errno values a failed write leaves, else "":
+ * libtiff's own messages ("TIFFAppendToStrip: Write error") do not say why, and other
+ * errno values (ENOENT from GDAL probing for sidecar files) say nothing about it. */
+static const char *write_errno_text(int e, char *buf, size_t n)
+{
+    int why = e == ENOSPC || e == EFBIG || e == EDQUOT || e == EIO || e == EROFS;
+    if (why && !strstr(gdal_message(), strerror(e))) /* not said twice */
+        snprintf(buf, n, ": %s", strerror(e));
+    else if (n)
+        buf[0] = '\0';
+    return buf;
+}
+
 /* Converts a band's buffer to float with NaN for nodata (and for NaN/Inf input). */
 static void mask_nodata(float *buf, size_t n, int has_nodata, double nodata)
 {
@@ -528,6 +541,16 @@ static scarp_status move_sidecar(const char *written, const char *final_path)
     return scarp_commit_file(from, to);
 }
 
+/* Removes FILE.partial and the FILE.partial.aux.xml GDALClose may write beside it
+ * (colour tables, statistics). */
+static void remove_partial(const char *partial_path)
+{
+    char aux[4200];
+    unlink(partial_path);
+    snprintf(aux, sizeof aux, "%s.aux.xml", partial_path);
+    unlink(aux);
+}
+
 scarp_status scarp_raster_writer_commit(scarp_raster_writer *wr)
 {
     scarp_status st = SCARP_OK;
@@ -544,36 +567,43 @@ scarp_status scarp_raster_writer_commit(scarp_raster_writer *wr)
     failed |= CPLGetLastErrorType() >= CE_Failure;
     if (failed) {
         wr->ds = NULL;
-        st = scarp_fail(SCARP_ERR_IO, "%s: cannot finish writing: %s%s%s", wr->final_path, gdal_message(),
-                        flush_errno ? ": " : "", flush_errno ? strerror(flush_errno) : "");
-        unlink(wr->partial_path);
+        char why[96];
+        st = scarp_fail(SCARP_ERR_IO, "%s: cannot finish writing: %s%s", wr->final_path, gdal_message(),
+                        write_errno_text(flush_errno, why, sizeof why));
+        remove_partial(wr->partial_path);
         goto end;
     }
     wr->ds = NULL;
     if (wr->cog) {
         char cog_tmp[4200];
         snprintf(cog_tmp, sizeof cog_tmp, "%s.cog.partial", wr->final_path);
+        /* Same rule as above: reset before the conversion and check after it and after
+         * the close, or an ENOSPC raised while GDALTranslate writes would be forgotten and
+         * a truncated COG renamed into place (found on a nearly full tmpfs). */
+        CPLErrorReset();
+        errno = 0;
         GDALDatasetH src = GDALOpen(wr->partial_path, GA_ReadOnly);
         char *argv[] = {"-of", "COG", "-co", "COMPRESS=DEFLATE", "-co", "BIGTIFF=IF_SAFER", NULL};
         GDALTranslateOptions *to = GDALTranslateOptionsNew(argv, NULL);
         int usage_error = 0;
         GDALDatasetH dst = src ? GDALTranslate(cog_tmp, src, to, &usage_error) : NULL;
         GDALTranslateOptionsFree(to);
-        CPLErrorReset();
-        if (dst) GDALClose(dst);
         int ok = dst && CPLGetLastErrorType() < CE_Failure;
+        if (dst) GDALClose(dst);
+        ok = ok && CPLGetLastErrorType() < CE_Failure;
+        int cog_errno = errno;
         if (src) GDALClose(src);
-        unlink(wr->partial_path);
         if (!ok) {
+            remove_partial(wr->partial_path);
             unlink(cog_tmp);
-            st = scarp_fail(SCARP_ERR_IO, "%s: cannot write Cloud-Optimized GeoTIFF: %s", wr->final_path, gdal_message());
+            char why[96];
+            st = scarp_fail(SCARP_ERR_IO, "%s: cannot write Cloud-Optimized GeoTIFF: %s%s", wr->final_path,
+                            gdal_message(), write_errno_text(cog_errno, why, sizeof why));
             goto end;
         }
+        remove_partial(wr->partial_path);
         st = scarp_commit_file(cog_tmp, wr->final_path);
         if (!st) st = move_sidecar(cog_tmp, wr->final_path);
-        char stale[4300];
-        snprintf(stale, sizeof stale, "%s.aux.xml", wr->partial_path);
-        unlink(stale);
     } else {
         st = scarp_commit_file(wr->partial_path, wr->final_path);
         if (!st) st = move_sidecar(wr->partial_path, wr->final_path);
@@ -588,7 +618,7 @@ void scarp_raster_writer_abort(scarp_raster_writer *wr)
 {
     if (!wr) return;
     if (wr->ds) GDALClose(wr->ds);
-    unlink(wr->partial_path);
+    remove_partial(wr->partial_path);
     scarp_free(wr->scratch);
     scarp_free(wr);
 }

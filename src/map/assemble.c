@@ -526,11 +526,14 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
         scarp_clear_error();
     }
     /* commit the rasters (COG conversion happens here), then the small files */
+    /* (a writer left uncommitted after a failure is aborted at `end`: no .partial stays) */
     st = scarp_raster_writer_commit(w_sus);
     w_sus = NULL;
-    if (!st && w_sd) st = scarp_raster_writer_commit(w_sd);
+    if (st) goto end;
+    if (w_sd) st = scarp_raster_writer_commit(w_sd);
     w_sd = NULL;
-    if (!st) st = scarp_raster_writer_commit(w_cls);
+    if (st) goto end;
+    st = scarp_raster_writer_commit(w_cls);
     w_cls = NULL;
     if (st) goto end;
     if ((st = write_qml(p_qml, k))) goto end;

@@ -82,7 +82,7 @@ for v in inf 1e999 -inf; do
   bad 1 "rain_bad\.csv:40: column 2 \('S01'\): '$v' is not a number" "rainfall cell '$v'" -- prep "$(cfg rain -e 's#^rainfall = rainfall.csv#rainfall = rain_bad.csv#')"
 done
 setcell rain_huge 1e300
-bad 1 "rain_huge\.csv:40: column 2" "rainfall cell '1e300' (finite, beyond float32)" -- prep "$(cfg huge -e 's#^rainfall = rainfall.csv#rainfall = rain_huge.csv#')"
+bad 1 "rain_huge\.csv:40: column 2 \('S01'\): value 1e\+300 is beyond the float range" "rainfall cell '1e300' (finite, beyond float32)" -- prep "$(cfg huge -e 's#^rainfall = rainfall.csv#rainfall = rain_huge.csv#')"
 setcell rain_na NA
 c=$(cfg na -e 's#^rainfall = rainfall.csv#rainfall = rain_na.csv#')
 if prep "$c" >/dev/null 2>"$T/err.log"; then
@@ -134,7 +134,7 @@ else fail "DEM with NaN/Inf cells: prepare failed: $(cat "$T/err.log")"; fi
 bad 1 "study_k\.ini:[0-9]+: unknown key 'epoch' in \[model\] \(did you mean 'epochs'\?\)" "unknown config key" -- prep "$(cfg study_k -e 's#^epochs = 1#epoch = 1#')"
 bad 1 "study_v\.ini:[0-9]+: 'epochs' must be a whole number \(got 'many'\)" "bad config value" -- prep "$(cfg study_v -e 's#^epochs = 1#epochs = many#')"
 bad 1 "study_s\.ini:[0-9]+: unknown section \[modle\]" "unknown config section" -- prep "$(cfg study_s -e 's#^\[model\]#[modle]#')"
-bad 1 "nothere\.ini" "missing config file" -- prep "$A/nothere.ini"
+bad 1 "nothere\.ini: cannot read the config file: cannot open: No such file or directory$" "missing config file" -- prep "$A/nothere.ini"
 bad 2 "." "unknown option" -- "$SCARP" prepare "$A/study.ini" --bogus
 
 # ---- damaged products ----------------------------------------------------------------------------
