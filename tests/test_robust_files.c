@@ -345,6 +345,26 @@ static void test_dataset_zero_repeats(void)
     scarp_free(orig);
 }
 
+/* A dataset whose normalisation describes other sizes than its samples, under a valid
+ * CRC (what tests/fuzz/crashes/dataset_norm_channels_mismatch.bin was found as): written
+ * by the dataset writer itself, so only the loader's consistency check can refuse it. */
+static void test_dataset_norm_mismatch(void)
+{
+    scarp_dataset d;
+    CHECK_OK(scarp_dataset_load(&d, ds_path));
+    d.norm.S -= 1; /* the features no longer equal channels + summaries */
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/norm_mismatch.bin", dir);
+    CHECK_OK(scarp_dataset_save(&d, bad));
+    scarp_dataset_free(&d);
+    scarp_dataset e;
+    scarp_status st = scarp_dataset_load(&e, bad);
+    CHECK_EQ_INT(st, SCARP_ERR_INPUT);
+    CHECK_MSG(strstr(scarp_last_error(), bad) && strstr(scarp_last_error(), "the normalisation is for"),
+              "message: %s", scarp_last_error());
+    if (st == SCARP_OK) scarp_dataset_free(&e);
+}
+
 int main(void)
 {
     scarp_log_set_level(SCARP_LOG_ERROR);
@@ -358,6 +378,7 @@ int main(void)
     RUN(test_nn_model_absurd_header);
     RUN(test_dataset_absurd_header);
     RUN(test_dataset_zero_repeats);
+    RUN(test_dataset_norm_mismatch);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
