@@ -192,6 +192,27 @@ scarp_status scarp__stage_members(const char *out, const char *name, int repeat,
     return SCARP_OK;
 }
 
+/* Loads the seed members NAME.sK.model beside a network's model file (ensemble = N). */
+static scarp_status load_members(scarp__any_model *m, const char *path)
+{
+    char p[4096];
+    int n = 0;
+    scarp_status st;
+    while (!(st = scarp__stage_member_path(p, sizeof p, path, n + 1)) && scarp_file_exists(p)) n++;
+    if (st || n == 0) return st;
+    if (!(m->extra = scarp_calloc((size_t)n, sizeof *m->extra))) return SCARP_ERR_NOMEM;
+    for (int k = 0; k < n; k++) {
+        if ((st = scarp__stage_member_path(p, sizeof p, path, k + 1)) || (st = scarp_model_load(p, &m->extra[k], NULL, NULL)))
+            return st;
+        m->n_extra = k + 1;
+        const scarp_model_spec *a = &m->nn.spec, *b = &m->extra[k].spec;
+        if (a->kind != b->kind || a->C != b->C || a->H != b->H || a->W != b->W || a->N != b->N || a->T != b->T ||
+            a->F != b->F)
+            return scarp_fail(SCARP_ERR_INPUT, "%s: seed member of another architecture than %s (retrain)", p, path);
+    }
+    return SCARP_OK;
+}
+
 scarp_status scarp__any_load(scarp__any_model *m, const char *path)
 {
     memset(m, 0, sizeof *m);
@@ -202,32 +223,8 @@ scarp_status scarp__any_load(scarp__any_model *m, const char *path)
     scarp_status st = scarp_model_load(path, &m->nn, NULL, NULL);
     if (st) return st;
     m->kind = m->nn.spec.kind;
-    char p[4096];
-    int n = 0;
-    while (!(st = scarp__stage_member_path(p, sizeof p, path, n + 1)) && scarp_file_exists(p)) n++;
-    if (st) {
-        scarp__any_free(m);
-        return st;
-    }
-    if (n == 0) return SCARP_OK;
-    if (!(m->extra = scarp_calloc((size_t)n, sizeof *m->extra))) {
-        scarp__any_free(m);
-        return SCARP_ERR_NOMEM;
-    }
-    for (int k = 0; k < n; k++) {
-        if ((st = scarp__stage_member_path(p, sizeof p, path, k + 1)) || (st = scarp_model_load(p, &m->extra[k], NULL, NULL))) {
-            scarp__any_free(m);
-            return st;
-        }
-        m->n_extra = k + 1;
-        const scarp_model_spec *a = &m->nn.spec, *b = &m->extra[k].spec;
-        if (a->kind != b->kind || a->C != b->C || a->H != b->H || a->W != b->W || a->N != b->N || a->T != b->T ||
-            a->F != b->F) {
-            scarp__any_free(m);
-            return scarp_fail(SCARP_ERR_INPUT, "%s: seed member of another architecture than %s (retrain)", p, path);
-        }
-    }
-    return SCARP_OK;
+    if ((st = load_members(m, path))) scarp__any_free(m);
+    return st;
 }
 
 scarp_status scarp__any_load_norm(scarp__any_model *m, const char *path, scarp_dataset *ds)
@@ -242,6 +239,9 @@ scarp_status scarp__any_load_norm(scarp__any_model *m, const char *path, scarp_d
     } else {
         st = scarp_model_load(path, &m->nn, &blob, &bytes);
         if (!st) m->kind = m->nn.spec.kind;
+        /* the fold's seed members too: a cross-validated ensemble is scored as the mean of
+         * its members, as the main model is (was: member 0 alone) */
+        if (!st) st = load_members(m, path);
     }
     if (!st && ds->raw && blob) {
         scarp_norm norm;
