@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include "scarp/classes.h"
 #include "scarp/config.h"
+#include "scarp/mpi.h"
 #include "scarp/nn.h"
 #include "scarp/progress.h"
 #include "scarp/status.h"
@@ -144,13 +145,7 @@ scarp_status scarp_tile_store_refresh(scarp_tile_store *s);
 void scarp_tile_store_remove(scarp_tile_store *s);
 void scarp_tile_store_close(scarp_tile_store *s); /* accepts NULL */
 
-/* MPI: initialised only when launched by mpirun (OMPI_COMM_WORLD_SIZE / PMI_SIZE set) and
- * built with SCARP_HAVE_MPI; otherwise rank 0 of 1. */
-void scarp_mpi_start(int *rank, int *size);
-void scarp_mpi_barrier(void);
-/* Logical AND of ok over ranks (rank 0 learns whether all ranks succeeded). */
-int scarp_mpi_all_ok(int ok);
-void scarp_mpi_finish(void);
+/* MPI: scarp/mpi.h (scarp_mpi_start, _barrier, _all_ok, _finish, ...). */
 
 /* ---- the whole stage ------------------------------------------------------------------ */
 

@@ -84,6 +84,9 @@ int cli_parse_progress(const char *cmd, const char *arg, void *target);
 /* The built-in progress reporter as the common options ask (--quiet, --progress). */
 void cli_progress_init(scarp_progress *p, const cli_common *c);
 
+/* The rank under mpirun (Open MPI, MPICH/PMI) from the environment, 0 otherwise. Ranks
+ * above 0 keep quiet (no progress, log errors only): rank 0 speaks for the job. */
+int cli_mpi_rank(void);
 /* Applies threads and log level. */
 void cli_common_apply(const cli_common *c);
 /* Prints "scarp CMD: <last error>" and returns the exit code for the status. */

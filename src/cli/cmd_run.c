@@ -25,12 +25,16 @@ static const char HEAD[] =
     "  evaluate  test-split metrics, ROC, importance, report.html\n"
     "A stage is skipped when nothing it depends on changed since the last run (keys and\n"
     "input checksums in DIR/manifest.json); changing a model key retrains that model only.\n"
+    "Under mpirun the ranks share the train stage (model x run units) and the map tiles;\n"
+    "rank 0 prepares, evaluates and prints. With N ranks on one machine give each one\n"
+    "thread (--threads 1 or OMP_NUM_THREADS=1).\n"
     "\n";
 
 static const char TAIL[] =
     "examples:\n"
     "  scarp synth --preset mini --out mini && scarp run mini/study.ini\n"
-    "  mpirun -np 4 scarp map study.ini     # the map stage alone, across machines\n";
+    "  mpirun -np 4 scarp map study.ini     # the map stage alone, across machines\n"
+    "  mpirun -np 2 scarp run study.ini --threads 1   # train and map shared by 2 ranks\n";
 
 static double metric(const cJSON *obj, const char *name)
 {
@@ -121,6 +125,8 @@ int cmd_run(int argc, char **argv)
     scarp_run_result res;
     double t0 = scarp_now();
     st = scarp_run(&cfg, out, &opts, &res);
+    /* under mpirun rank 0 prints for the job (it has the first failure's message too) */
+    if (cli_mpi_rank() > 0) return st ? scarp_status_exit_code(st) : 0;
     if (st) return cli_fail(CMD, st);
     if (!common.quiet) {
         print_summary(out);

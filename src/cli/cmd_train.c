@@ -35,12 +35,19 @@ static const char HEAD[] =
     "  models/NAME.history.json   per-epoch loss, accuracy, MAE, RMSE (networks) or the\n"
     "                             tuned hyper-parameters (baselines)\n"
     "  models/NAME.rR.fF.model    the model of repeat R, fold F (folds/repeats > 1)\n"
+    "  models/train.journal       the units (model x run) finished so far; a rerun after a\n"
+    "                             crash or kill trains only the missing ones; removed at the end\n"
+    "\n"
+    "Under mpirun the ranks share the units (model x run; networks first): the same files as\n"
+    "one process. With N ranks on one machine give each one thread (--threads 1 or\n"
+    "OMP_NUM_THREADS=1).\n"
     "\n";
 
 static const char TAIL[] =
     "examples:\n"
     "  scarp train mini/study.ini\n"
-    "  scarp train study.ini --model forest --threads 2\n";
+    "  scarp train study.ini --model forest --threads 2\n"
+    "  mpirun -np 2 scarp train study.ini --threads 1     # 2 ranks share the folds\n";
 
 int cmd_train(int argc, char **argv)
 {
@@ -75,6 +82,9 @@ int cmd_train(int argc, char **argv)
     cli_progress_init(&progress, &common);
     static scarp_train_result res;
     st = scarp_train_run_ex(&cfg, out, model, &progress, &res);
+    /* under mpirun every rank has the whole result and the first failure's message: rank 0
+     * prints them */
+    if (cli_mpi_rank() > 0) return st != SCARP_OK ? scarp_status_exit_code(st) : 0;
     for (int i = 0; i < res.n_models; i++) {
         char auc[32] = "-";
         if (isfinite(res.val_auc[i])) snprintf(auc, sizeof auc, "%.3f", res.val_auc[i]);

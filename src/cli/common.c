@@ -154,16 +154,34 @@ int cli_parse_progress(const char *cmd, const char *arg, void *target)
     return -1;
 }
 
+int cli_mpi_rank(void)
+{
+    const char *v = getenv("OMPI_COMM_WORLD_RANK");
+    if (!v) v = getenv("PMI_RANK");
+    return v ? atoi(v) : 0;
+}
+
+#ifndef SCARP_HAVE_MPI
+/* The number of processes mpirun started (1 without mpirun). */
+static int mpi_size_from_env(void)
+{
+    const char *v = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!v) v = getenv("PMI_SIZE");
+    return v ? atoi(v) : 1;
+}
+#endif
+
 void cli_progress_init(scarp_progress *p, const cli_common *c)
 {
-    scarp_progress_init(p, c->quiet);
+    scarp_progress_init(p, c->quiet || cli_mpi_rank() > 0);
     p->lines = c->progress_lines;
 }
 
 void cli_common_apply(const cli_common *c)
 {
     scarp_threads_set(c->threads);
-    scarp_log_set_level(c->quiet ? SCARP_LOG_ERROR : SCARP_LOG_INFO);
+    /* under mpirun, rank 0 speaks for the job; the others print errors only */
+    scarp_log_set_level(c->quiet || cli_mpi_rank() > 0 ? SCARP_LOG_ERROR : SCARP_LOG_INFO);
 }
 
 int cli_fail(const char *cmd, scarp_status st)
@@ -189,6 +207,14 @@ int cli_load_study(const char *cmd, int argc, char **argv, const cli_common *com
 {
     if (optind >= argc) return cli_usage_error(cmd, "missing the CONFIG file");
     if (optind + 1 < argc) return cli_usage_error(cmd, "one CONFIG only (extra argument '%s')", argv[optind + 1]);
+#ifndef SCARP_HAVE_MPI
+    /* each process would do the whole job, racing on the same files */
+    if (mpi_size_from_env() > 1) {
+        fprintf(stderr, "scarp %s: started by mpirun with %d processes, but this scarp was built without MPI "
+                "(cmake -DSCARP_WITH_MPI=ON with an MPI installed); run it without mpirun\n", cmd, mpi_size_from_env());
+        return 1;
+    }
+#endif
     cli_common_apply(common);
     scarp_config_defaults(cfg);
     scarp_status st = scarp_config_load(cfg, argv[optind]);
@@ -196,14 +222,6 @@ int cli_load_study(const char *cmd, int argc, char **argv, const cli_common *com
     if (common->threads == 0 && cfg->threads > 0) scarp_threads_set(cfg->threads);
     *out = common->out ? common->out : cfg->out;
     return cli_lock_out(cmd, *out);
-}
-
-/* The rank under mpirun (Open MPI, MPICH/PMI), 0 otherwise. */
-static int mpi_rank_from_env(void)
-{
-    const char *v = getenv("OMPI_COMM_WORLD_RANK");
-    if (!v) v = getenv("PMI_RANK");
-    return v ? atoi(v) : 0;
 }
 
 int cli_lock_out(const char *cmd, const char *dir)
@@ -215,7 +233,7 @@ int cli_lock_out(const char *cmd, const char *dir)
     /* under mpirun every rank locks its own file: ranks of one job share the folder,
      * a second job (or a plain run) collides on the same rank's file */
     char name[32] = ".scarp.lock", path[SCARP_PATH_MAX + 48];
-    int rank = mpi_rank_from_env();
+    int rank = cli_mpi_rank();
     if (rank > 0) snprintf(name, sizeof name, ".scarp.lock.%d", rank);
     if ((st = scarp_path_join(path, sizeof path, dir, name))) return cli_fail(cmd, st);
     int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);

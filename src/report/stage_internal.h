@@ -95,4 +95,28 @@ scarp_status scarp__write_predictions(const char *out, const scarp_config *cfg, 
                                       const uint8_t *split, const char (*names)[32], int nm, const float *main_prob,
                                       const double *oof, const double *roof);
 
+/* OUT/models/train.journal (train_journal.c): one line per finished training unit (a
+ * model of one run), appended and fsynced when its files are written, so a rerun after a
+ * crash or a kill -9 (of one process or one MPI rank) trains only what is missing. Each
+ * line carries a key, the SHA-256 of the scarp version, the configuration and
+ * OUT/dataset.bin: lines of another study are ignored. "scarp-train-1 KEY UNIT CRC\n";
+ * a torn or garbled line (no newline, wrong CRC) is ignored. UNIT: NAME, NAME.rR.fF or
+ * random/NAME.rR.fF (the model file's name under OUT/models without ".model"). */
+typedef struct {
+    char path[4096];
+    char key[65];
+    char (*units)[64]; /* finished units read from the file, under this key */
+    int n, cap;
+} scarp__journal;
+
+/* Computes the key and reads the finished units (none when the file is missing). */
+scarp_status scarp__journal_open(scarp__journal *j, const scarp_config *cfg, const char *out);
+/* 1 when unit is recorded as finished under the current key. */
+int scarp__journal_has(const scarp__journal *j, const char *unit);
+/* Appends one line for unit (one write, then fsync). */
+scarp_status scarp__journal_add(const scarp__journal *j, const char *unit);
+/* Deletes the file (after a run that finished every unit). */
+scarp_status scarp__journal_remove(const scarp__journal *j);
+void scarp__journal_free(scarp__journal *j);
+
 #endif

@@ -12,6 +12,7 @@
 #include "scarp/alloc.h"
 #include "scarp/fsutil.h"
 #include "scarp/log.h"
+#include "scarp/mpi.h"
 #include "scarp/report.h"
 #include "nn_fit.h"
 #include "stage_internal.h"
@@ -375,8 +376,8 @@ static scarp_status run_norm(const scarp_dataset *ds, const uint8_t *split, int 
     return st;
 }
 
-/* The validation AUC a model's history.json records (NAN when missing). */
-static double history_val_auc(const char *path)
+/* A number of a history.json (NAN when missing). */
+static double history_number(const char *path, const char *key)
 {
     char *text = NULL;
     if (!scarp_file_exists(path) || scarp_read_file(path, &text, NULL)) {
@@ -385,7 +386,7 @@ static double history_val_auc(const char *path)
     }
     cJSON *root = cJSON_Parse(text);
     scarp_free(text);
-    const cJSON *v = root ? cJSON_GetObjectItem(root, "val_auc") : NULL;
+    const cJSON *v = root ? cJSON_GetObjectItem(root, key) : NULL;
     double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
     cJSON_Delete(root);
     return x;
@@ -407,13 +408,13 @@ static scarp_status write_best(const scarp_config *cfg, const char *out, const s
         int k = 0;
         for (int r = 0; r < runs && !st; r++) {
             st = scarp__stage_model_path(path, sizeof path, out, cfg->models[i], r, ds, "history.json");
-            double a = st ? NAN : history_val_auc(path);
+            double a = st ? NAN : history_number(path, "val_auc");
             if (isfinite(a)) sum += a, k++;
         }
         if (st) break;
         if (runs) v = k ? sum / k : NAN;
         else if (!(st = scarp__stage_model_path(path, sizeof path, out, cfg->models[i], -1, ds, "history.json")))
-            v = history_val_auc(path);
+            v = history_number(path, "val_auc");
         num(all, cfg->models[i], v);
         if (isfinite(v) && v > bv) bv = v, best = i;
     }
@@ -439,6 +440,133 @@ static scarp_status write_best(const scarp_config *cfg, const char *out, const s
     return write_json(o, path);
 }
 
+/* ---- the units of work, shared among MPI ranks ------------------------------------------
+ * A unit is one model of one run: run -1 (the main split) or an outer fold × repeat of the
+ * spatial (or, random = 1, the random) cross-validation. Each unit is deterministic (its
+ * seed depends only on [project] seed and the run; the normalisation is applied afresh from
+ * the raw inputs) and writes only its own files, so units may run in any order, on any
+ * rank, and a unit that finished before a crash need not run again. */
+typedef struct {
+    int model, run, random;
+} train_unit;
+
+typedef struct {
+    scarp_dataset ds;
+    int runs, compare;
+    void **blobs, **rblobs; /* serialised normalisation: blobs[run + 1] (spatial), rblobs[run] (random) */
+    size_t *blob_bytes, *rblob_bytes;
+    uint8_t *split;         /* (ds.n) the current unit's split */
+} train_ctx;
+
+static void ctx_free(train_ctx *c)
+{
+    for (int r = 0; c->blobs && r <= c->runs; r++) scarp_free(c->blobs[r]);
+    for (int r = 0; c->rblobs && r < c->runs; r++) scarp_free(c->rblobs[r]);
+    scarp_free(c->blobs);
+    scarp_free(c->blob_bytes);
+    scarp_free(c->rblobs);
+    scarp_free(c->rblob_bytes);
+    scarp_free(c->split);
+    scarp_dataset_free(&c->ds);
+}
+
+/* After the dataset is loaded: checks every split (before anything is written) and
+ * serialises one normalisation per run, fitted on that run's training rows only. */
+static scarp_status ctx_setup(const scarp_config *cfg, const char *out, train_ctx *c, size_t *excluded)
+{
+    scarp_dataset *ds = &c->ds;
+    c->runs = scarp_dataset_n_runs(ds);
+    if (c->runs < 2) c->runs = 0;
+    const int runs = c->runs;
+    c->blobs = scarp_calloc((size_t)runs + 1, sizeof *c->blobs);
+    c->blob_bytes = scarp_calloc((size_t)runs + 1, sizeof *c->blob_bytes);
+    c->split = scarp_malloc((size_t)(ds->n ? ds->n : 1));
+    if (!c->split || !c->blobs || !c->blob_bytes) return SCARP_ERR_NOMEM;
+    c->compare = scarp__stage_compare(cfg, ds);
+    scarp_status st = check_splits(cfg, ds, runs, c->split);
+    if (st || (c->compare && (st = check_random_splits(cfg, ds, runs, c->split)))) return st;
+    if (runs && !ds->raw)
+        scarp_warn("train: %s/dataset.bin keeps no raw inputs (an older scarp made it): the folds share the main "
+                   "split's normalisation; run `scarp prepare` again for per-fold normalisation", out);
+    for (int r = -1; r < runs; r++) {
+        scarp_norm nr;
+        scarp_norm_init(&nr);
+        if (!(st = scarp__stage_split(cfg, ds, r, c->split, NULL)) && !(st = run_norm(ds, c->split, r, &nr)))
+            st = scarp_norm_serialize(&nr, &c->blobs[r + 1], &c->blob_bytes[r + 1]);
+        scarp_norm_free(&nr);
+        if (st) return st;
+    }
+    if (c->compare) { /* the random-CV runs: their own per-fold normalisation, after the spatial ones */
+        if (!(c->rblobs = scarp_calloc((size_t)runs, sizeof *c->rblobs)) ||
+            !(c->rblob_bytes = scarp_calloc((size_t)runs, sizeof *c->rblob_bytes)))
+            return SCARP_ERR_NOMEM;
+        for (int r = 0; r < runs; r++) {
+            scarp_norm nr;
+            scarp_norm_init(&nr);
+            if (!(st = scarp__stage_random_split(cfg, ds, r, c->split)) && !(st = run_norm(ds, c->split, r, &nr)))
+                st = scarp_norm_serialize(&nr, &c->rblobs[r], &c->rblob_bytes[r]);
+            scarp_norm_free(&nr);
+            if (st) return st;
+        }
+    }
+    return scarp__stage_split(cfg, ds, -1, c->split, excluded);
+}
+
+/* The journal's name of a unit: NAME, NAME.rR.fF or random/NAME.rR.fF. */
+static void unit_name(char *s, size_t size, const scarp_dataset *ds, const char *name, const train_unit *u)
+{
+    const int folds = ds->folds > 1 ? ds->folds : 1;
+    if (u->run < 0) snprintf(s, size, "%s", name);
+    else snprintf(s, size, "%s%s.r%d.f%d", u->random ? "random/" : "", name, u->run / folds, u->run % folds);
+}
+
+/* OUT/models/... path of a unit's file with extension ext ("model" | "history.json"). */
+static scarp_status unit_path(char *path, size_t size, const char *out, const scarp_dataset *ds, const char *name,
+                              const train_unit *u, const char *ext)
+{
+    return u->random ? scarp__stage_model_path_random(path, size, out, name, u->run, ds, ext)
+                     : scarp__stage_model_path(path, size, out, name, u->run, ds, ext);
+}
+
+/* A rough relative cost, for dealing units to ranks: networks first, the recurrent and
+ * convolutional ones before the MLP. */
+static int unit_cost(const char *name)
+{
+    static const char *const order[] = {"cnn_lstm", "cnn", "lstm", "mlp", "svm", "forest", "boost"};
+    for (int k = 0; k < (int)(sizeof order / sizeof order[0]); k++)
+        if (!strcmp(name, order[k])) return (int)(sizeof order / sizeof order[0]) - k;
+    return 0;
+}
+
+static scarp_status run_unit(const scarp_config *cfg, const char *out, train_ctx *c, const char *name,
+                             const train_unit *u, scarp_progress *progress, double *seconds, double *val_auc)
+{
+    void *blob = u->random ? c->rblobs[u->run] : c->blobs[u->run + 1];
+    size_t bytes = u->random ? c->rblob_bytes[u->run] : c->blob_bytes[u->run + 1];
+    char p[4096];
+    scarp_norm nr;
+    scarp_norm_init(&nr);
+    scarp_status st = scarp_norm_deserialize(&nr, blob, bytes);
+    if (!st && c->ds.raw) st = scarp_dataset_apply_norm(&c->ds, &nr);
+    scarp_norm_free(&nr);
+    if (!st)
+        st = u->random ? scarp__stage_random_split(cfg, &c->ds, u->run, c->split)
+                       : scarp__stage_split(cfg, &c->ds, u->run, c->split, NULL);
+    if (st) return st;
+    if (u->run < 0) scarp_info("train: %s ...", name);
+    /* [split] compare = random: the same k × repeats on random stratified folds, the same
+     * protocol (inner random split, refit, per-fold normalisation) and per-run seeds */
+    if (u->random && u->run == 0)
+        scarp_info("train: %s: random cross-validation for [split] compare = random ...", name);
+    return train_one(cfg, &c->ds, name, c->split, u->run, u->random, u->run >= 0, blob, bytes, out, progress, seconds,
+                     val_auc, p, sizeof p);
+}
+
+/* Under mpirun the ranks share the units: every rank loads the dataset (rank 0 prepares it
+ * first when missing) and takes every size-th unit of a list ordered by cost; the results
+ * are summed over ranks and rank 0 alone writes best.json. Collective steps are marked
+ * [all]: every rank reaches each one, and scarp_mpi_agree gives every rank the first
+ * failure, so a unit that fails on one rank fails the run everywhere with its message. */
 scarp_status scarp_train_run_ex(const scarp_config *cfg, const char *out, const char *model, scarp_progress *progress,
                                 scarp_train_result *res)
 {
@@ -456,112 +584,122 @@ scarp_status scarp_train_run_ex(const scarp_config *cfg, const char *out, const 
     for (int i = 0; i < n; i++)
         if (scarp__stage_family(names[i], &kind) < 0) return SCARP_ERR_INPUT;
     if (n == 0) return scarp_fail(SCARP_ERR_INPUT, "%s: [model] models lists no model", cfg->config_path);
-    scarp_dataset ds;
-    scarp_status st = scarp__stage_dataset(cfg, out, 1, progress, &ds);
-    if (st) return st;
-    int runs = scarp_dataset_n_runs(&ds);
-    if (runs < 2) runs = 0;
-    void **blobs = scarp_calloc((size_t)runs + 1, sizeof *blobs), **rblobs = NULL;
-    size_t *rblob_bytes = NULL;
-    size_t *blob_bytes = scarp_calloc((size_t)runs + 1, sizeof *blob_bytes);
-    uint8_t *split = scarp_malloc((size_t)(ds.n ? ds.n : 1));
-    char dir[4096];
-    if (!split || !blobs || !blob_bytes) {
-        st = SCARP_ERR_NOMEM;
-        goto end;
-    }
-    const int compare = scarp__stage_compare(cfg, &ds);
-    if ((st = check_splits(cfg, &ds, runs, split))) goto end; /* before anything is written */
-    if (compare && (st = check_random_splits(cfg, &ds, runs, split))) goto end;
-    if ((st = scarp_path_join(dir, sizeof dir, out, compare ? "models/random" : "models")) || (st = scarp_mkdir_p(dir)))
-        goto end;
-    if (runs && !ds.raw)
-        scarp_warn("train: %s/dataset.bin keeps no raw inputs (an older scarp made it): the folds share the main "
-                   "split's normalisation; run `scarp prepare` again for per-fold normalisation", out);
-    /* one normalisation per run, fitted on that run's training rows only */
-    for (int r = -1; r < runs; r++) {
-        scarp_norm nr;
-        scarp_norm_init(&nr);
-        if ((st = scarp__stage_split(cfg, &ds, r, split, NULL)) || (st = run_norm(&ds, split, r, &nr)) ||
-            (st = scarp_norm_serialize(&nr, &blobs[r + 1], &blob_bytes[r + 1]))) {
-            scarp_norm_free(&nr);
-            goto end;
-        }
-        scarp_norm_free(&nr);
-    }
-    if (compare) { /* the random-CV runs: their own per-fold normalisation, after the spatial ones */
-        if (!(rblobs = scarp_calloc((size_t)runs, sizeof *rblobs)) ||
-            !(rblob_bytes = scarp_calloc((size_t)runs, sizeof *rblob_bytes))) {
-            st = SCARP_ERR_NOMEM;
-            goto end;
-        }
-        for (int r = 0; r < runs; r++) {
-            scarp_norm nr;
-            scarp_norm_init(&nr);
-            if ((st = scarp__stage_random_split(cfg, &ds, r, split)) || (st = run_norm(&ds, split, r, &nr)) ||
-                (st = scarp_norm_serialize(&nr, &rblobs[r], &rblob_bytes[r]))) {
-                scarp_norm_free(&nr);
-                goto end;
-            }
-            scarp_norm_free(&nr);
-        }
-    }
+    int rank, size;
+    scarp_mpi_start(&rank, &size);
+    if (rank > 0) progress = NULL; /* rank 0 reports */
+    train_ctx c;
+    memset(&c, 0, sizeof c);
+    scarp_dataset_init(&c.ds);
+    scarp__journal journal;
+    memset(&journal, 0, sizeof journal);
+    train_unit *units = NULL;
+    int *done = NULL, *mine_ok = NULL, n_units = 0, n_done = 0;
+    double *num_res = NULL;
     size_t excluded = 0;
-    if ((st = scarp__stage_split(cfg, &ds, -1, split, &excluded))) goto end;
+    char dir[4096], path[4096], hpath[4096], uname[128];
+
+    /* [all] rank 0 prepares the dataset when it is missing, then the others load it */
+    scarp_status st = rank == 0 ? scarp__stage_dataset(cfg, out, 1, progress, &c.ds) : SCARP_OK;
+    if ((st = scarp_mpi_agree(st))) goto end;
+    if (rank > 0) st = scarp__stage_dataset(cfg, out, 0, NULL, &c.ds);
+    if (!st) st = ctx_setup(cfg, out, &c, &excluded);
+    if ((st = scarp_mpi_agree(st))) goto end;
     res->buffer_excluded = (int64_t)excluded;
     if (excluded)
         scarp_info("train: [split] buffer of %g m: %zu training/validation rows near test rows left out",
                    cfg->split_buffer, excluded);
-    for (int i = 0; i < n; i++) {
-        snprintf(res->name[i], sizeof res->name[i], "%s", names[i]);
-        for (int r = -1; r < runs; r++) {
-            double s, a;
-            char p[4096];
-            scarp_norm nr;
-            scarp_norm_init(&nr);
-            if (!(st = scarp_norm_deserialize(&nr, blobs[r + 1], blob_bytes[r + 1])))
-                st = ds.raw ? scarp_dataset_apply_norm(&ds, &nr) : SCARP_OK;
-            scarp_norm_free(&nr);
-            if (st || (st = scarp__stage_split(cfg, &ds, r, split, NULL))) goto end;
-            if (r < 0) scarp_info("train: %s ...", names[i]);
-            if ((st = train_one(cfg, &ds, names[i], split, r, 0, r >= 0, blobs[r + 1], blob_bytes[r + 1], out, progress,
-                                r < 0 ? &res->seconds[i] : &s, r < 0 ? &res->val_auc[i] : &a,
-                                r < 0 ? res->path[i] : p, r < 0 ? sizeof res->path[i] : sizeof p)))
-                goto end;
-            if (r < 0) {
-                res->n_models = i + 1;
-            } else {
-                res->runs[i]++;
-            }
-        }
-        /* [split] compare = random: the same k × repeats on random stratified folds, the same
-         * protocol (inner random split, refit, per-fold normalisation) and per-run seeds */
-        for (int r = 0; compare && r < runs; r++) {
-            double s, a;
-            char p[4096];
-            scarp_norm nr;
-            scarp_norm_init(&nr);
-            if (!(st = scarp_norm_deserialize(&nr, rblobs[r], rblob_bytes[r])))
-                st = ds.raw ? scarp_dataset_apply_norm(&ds, &nr) : SCARP_OK;
-            scarp_norm_free(&nr);
-            if (st || (st = scarp__stage_random_split(cfg, &ds, r, split))) goto end;
-            if (r == 0) scarp_info("train: %s: random cross-validation for [split] compare = random ...", names[i]);
-            if ((st = train_one(cfg, &ds, names[i], split, r, 1, 1, rblobs[r], rblob_bytes[r], out, progress, &s, &a, p,
-                                sizeof p)))
-                goto end;
-            res->runs_random[i]++;
+
+    /* the units, in the order one process trains them */
+    const int runs = c.runs, per_model = 1 + runs + (c.compare ? runs : 0);
+    units = scarp_malloc((size_t)n * (size_t)per_model * sizeof *units);
+    done = scarp_calloc((size_t)n * (size_t)per_model, sizeof *done);
+    mine_ok = scarp_calloc((size_t)n * 3, sizeof *mine_ok); /* per model: main done, runs, random runs */
+    num_res = scarp_calloc((size_t)n * 2, sizeof *num_res);   /* per model: seconds, val_auc of the main model */
+    if (!units || !done || !mine_ok || !num_res) st = SCARP_ERR_NOMEM;
+    for (int i = 0; !st && i < n; i++) {
+        for (int r = -1; r < runs; r++) units[n_units++] = (train_unit){i, r, 0};
+        for (int r = 0; c.compare && r < runs; r++) units[n_units++] = (train_unit){i, r, 1};
+    }
+    /* [all] units that finished before a crash: rank 0 reads the journal, every rank learns it */
+    if (!st && rank == 0 &&
+        (!(st = scarp_path_join(dir, sizeof dir, out, c.compare ? "models/random" : "models"))) &&
+        !(st = scarp_mkdir_p(dir)))
+        st = scarp__journal_open(&journal, cfg, out);
+    for (int k = 0; !st && rank == 0 && k < n_units; k++) {
+        const train_unit *u = &units[k];
+        unit_name(uname, sizeof uname, &c.ds, names[u->model], u);
+        if (!scarp__journal_has(&journal, uname)) continue;
+        if ((st = unit_path(path, sizeof path, out, &c.ds, names[u->model], u, "model")) ||
+            (st = unit_path(hpath, sizeof hpath, out, &c.ds, names[u->model], u, "history.json")))
+            break;
+        done[k] = scarp_file_exists(path) && scarp_file_exists(hpath);
+    }
+    if (!(st = scarp_mpi_agree(st)) && rank > 0) st = scarp__journal_open(&journal, cfg, out); /* the key */
+    if ((st = scarp_mpi_agree(st))) goto end;
+    scarp_mpi_sum_ints(done, n_units);
+    for (int k = 0; k < n_units; k++) n_done += done[k];
+    if (size > 1)
+        scarp_info("train: %d units (model x run) over %d MPI ranks, %d finished before (%s)", n_units, size, n_done,
+                   journal.path);
+    else if (n_done)
+        scarp_info("train: resuming: %d of %d units (model x run) finished before (%s)", n_done, n_units, journal.path);
+    if (size > 1) { /* deal by cost: each rank gets about the same share of networks */
+        for (int k = 1; k < n_units; k++) { /* stable insertion sort, costliest first */
+            train_unit u = units[k];
+            int d = done[k], j = k;
+            for (; j > 0 && unit_cost(names[units[j - 1].model]) < unit_cost(names[u.model]); j--)
+                units[j] = units[j - 1], done[j] = done[j - 1];
+            units[j] = u, done[j] = d;
         }
     }
-    st = write_best(cfg, out, &ds, runs);
+    /* this rank's units; finished ones are counted once, by rank 0 */
+    for (int k = 0, todo = 0; k < n_units && !st; k++) {
+        const train_unit *u = &units[k];
+        const char *name = names[u->model];
+        double s = NAN, a = NAN;
+        if (done[k]) {
+            if (rank != 0) continue;
+            if (u->run < 0) {
+                if ((st = unit_path(hpath, sizeof hpath, out, &c.ds, name, u, "history.json"))) break;
+                s = history_number(hpath, "seconds"), a = history_number(hpath, "val_auc");
+            }
+        } else {
+            if (todo++ % size != rank) continue;
+            if ((st = run_unit(cfg, out, &c, name, u, progress, &s, &a))) break;
+            unit_name(uname, sizeof uname, &c.ds, name, u);
+            if ((st = scarp__journal_add(&journal, uname))) break;
+        }
+        if (u->run < 0) {
+            mine_ok[3 * u->model] = 1;
+            num_res[2 * u->model] = s, num_res[2 * u->model + 1] = a;
+        } else {
+            mine_ok[3 * u->model + (u->random ? 2 : 1)]++;
+        }
+    }
+    st = scarp_mpi_agree(st); /* [all] */
+    /* [all] the result as one process has it (also after a failure: what did finish) */
+    scarp_mpi_sum_ints(mine_ok, 3 * n);
+    scarp_mpi_sum_doubles(num_res, 2 * n);
+    for (int i = 0; i < n; i++) {
+        snprintf(res->name[i], sizeof res->name[i], "%s", names[i]);
+        scarp_status pst = scarp__stage_model_path(res->path[i], sizeof res->path[i], out, names[i], -1, &c.ds, "model");
+        if (pst && !st) st = pst;
+        res->seconds[i] = num_res[2 * i], res->val_auc[i] = num_res[2 * i + 1];
+        res->runs[i] = mine_ok[3 * i + 1], res->runs_random[i] = mine_ok[3 * i + 2];
+        if (res->n_models == i && mine_ok[3 * i]) res->n_models = i + 1;
+    }
+    if (st) goto end;
+    /* [all] rank 0 writes what is global; the journal goes once every unit is in place */
+    if (rank == 0 && !(st = write_best(cfg, out, &c.ds, runs))) st = scarp__journal_remove(&journal);
+    st = scarp_mpi_agree(st);
 end:
-    for (int r = 0; blobs && r <= runs; r++) scarp_free(blobs[r]);
-    scarp_free(blobs);
-    scarp_free(blob_bytes);
-    for (int r = 0; rblobs && r < runs; r++) scarp_free(rblobs[r]);
-    scarp_free(rblobs);
-    scarp_free(rblob_bytes);
-    scarp_free(split);
-    scarp_dataset_free(&ds);
+    scarp_free(units);
+    scarp_free(done);
+    scarp_free(mine_ok);
+    scarp_free(num_res);
+    scarp__journal_free(&journal);
+    ctx_free(&c);
+    scarp_mpi_finish();
     return st;
 }
 

@@ -18,6 +18,7 @@
 #include "scarp/hash.h"
 #include "scarp/log.h"
 #include "scarp/map.h"
+#include "scarp/mpi.h"
 #include "scarp/raster.h"
 #include "scarp/report.h"
 #include "manifest.h"
@@ -238,12 +239,13 @@ static int model_exists(const char *out_dir, const char *model)
     return products_exist(out_dir, names);
 }
 
-scarp_status scarp_run(const scarp_config *cfg, const char *out_dir, const scarp_run_options *opts,
-                       scarp_run_result *res)
+/* Under mpirun (scarp_run below) every rank walks the same stages: rank 0 decides what
+ * reruns (the manifest) and tells the others, prepares, evaluates and keeps the manifest;
+ * train and map are shared among the ranks. Every step that may fail on one rank only is
+ * followed by scarp_mpi_agree, so the ranks stop together with the first failure's message. */
+static scarp_status run_stages(const scarp_config *cfg, const char *out_dir, const scarp_run_options *opts,
+                               scarp_run_result *res, int rank)
 {
-    scarp_run_options defaults = {0};
-    if (!opts) opts = &defaults;
-    memset(res, 0, sizeof *res);
     scarp_status st = scarp_mkdir_p(out_dir);
     if (st) return st;
     char manifest_path[SCARP_PATH_MAX + 32];
@@ -260,14 +262,18 @@ scarp_status scarp_run(const scarp_config *cfg, const char *out_dir, const scarp
     /* 1. prepare */
     t0 = scarp_now();
     const char *prep_products[] = {"dataset.bin", "norm.bin", "stack/stack.json", NULL};
-    if (opts->force || strcmp(stage_key(manifest, "prepare"), prep_key) || !products_exist(out_dir, prep_products)) {
-        stage_clear(manifest, "prepare");
-        if ((st = manifest_save(manifest, manifest_path))) goto end;
-        scarp_info("== prepare: layer stack, samples, splits, patches, sequences");
-        scarp_prepare_report rep;
-        if ((st = scarp_prepare(cfg, out_dir, opts->progress, NULL, &rep))) goto end;
-        stage_set(manifest, "prepare", prep_key);
-        if ((st = manifest_save(manifest, manifest_path))) goto end;
+    if (scarp_mpi_bcast_int(opts->force || strcmp(stage_key(manifest, "prepare"), prep_key) ||
+                            !products_exist(out_dir, prep_products))) {
+        if (rank == 0) { /* the others wait, then read what it wrote */
+            stage_clear(manifest, "prepare");
+            st = manifest_save(manifest, manifest_path);
+            scarp_info("== prepare: layer stack, samples, splits, patches, sequences");
+            scarp_prepare_report rep;
+            if (!st) st = scarp_prepare(cfg, out_dir, opts->progress, NULL, &rep);
+            stage_set(manifest, "prepare", prep_key);
+            if (!st) st = manifest_save(manifest, manifest_path);
+        }
+        if ((st = scarp_mpi_agree(st))) goto end;
         res->prepared = 1;
     } else {
         scarp_info("== prepare: unchanged, reusing %s/dataset.bin", out_dir);
@@ -283,16 +289,17 @@ scarp_status scarp_run(const scarp_config *cfg, const char *out_dir, const scarp
         char stage[64];
         snprintf(stage, sizeof stage, "train.%s", m);
         if ((st = scarp_run_stage_key_model(cfg, prep_key, m, keys[i]))) goto end;
-        if (!opts->force && !strcmp(stage_key(manifest, stage), keys[i]) && model_exists(out_dir, m)) {
+        if (scarp_mpi_bcast_int(!opts->force && !strcmp(stage_key(manifest, stage), keys[i]) &&
+                                model_exists(out_dir, m))) {
             scarp_info("== train %s: unchanged, reusing its model", m);
             continue;
         }
         stage_clear(manifest, stage);
-        if ((st = manifest_save(manifest, manifest_path))) goto end;
+        if ((st = scarp_mpi_agree(rank ? SCARP_OK : manifest_save(manifest, manifest_path)))) goto end;
         scarp_info("== train %s", m);
-        if ((st = scarp_train_run(cfg, out_dir, m, opts->progress))) goto end;
+        if ((st = scarp_train_run(cfg, out_dir, m, opts->progress))) goto end; /* shared by the ranks */
         stage_set(manifest, stage, keys[i]);
-        if ((st = manifest_save(manifest, manifest_path))) goto end;
+        if ((st = scarp_mpi_agree(rank ? SCARP_OK : manifest_save(manifest, manifest_path)))) goto end;
         res->trained[i] = 1;
     }
     res->seconds[1] = scarp_now() - t0;
@@ -304,6 +311,7 @@ scarp_status scarp_run(const scarp_config *cfg, const char *out_dir, const scarp
         char mname[64];
         snprintf(mname, sizeof mname, "%s", cfg->map_model);
         if (!strcmp(mname, "best") && (st = scarp_best_model(out_dir, mname, sizeof mname))) goto end;
+        /* (best.json: written by rank 0 before the train stage's last agreement) */
         for (int i = 0; i < cfg->n_models; i++)
             if (!strcmp(cfg->models[i], mname)) mi = i;
         if (mi < 0) {
@@ -323,13 +331,15 @@ scarp_status scarp_run(const scarp_config *cfg, const char *out_dir, const scarp
         HASH_STR(h, cfg, map_date);
         scarp_hash_end(h, map_key);
         const char *map_products[] = {"map/susceptibility.tif", "map/classes.tif", NULL};
-        if (opts->force || strcmp(stage_key(manifest, "map"), map_key) || !products_exist(out_dir, map_products)) {
+        if (scarp_mpi_bcast_int(opts->force || strcmp(stage_key(manifest, "map"), map_key) ||
+                                !products_exist(out_dir, map_products))) {
             stage_clear(manifest, "map");
-            if ((st = manifest_save(manifest, manifest_path))) goto end;
+            if ((st = scarp_mpi_agree(rank ? SCARP_OK : manifest_save(manifest, manifest_path)))) goto end;
             scarp_info("== map %s%s", mname, strcmp(cfg->map_model, "best") ? "" : " (best by validation)");
-            if ((st = scarp_map_run(cfg, out_dir, mname, opts->progress))) goto end;
+            /* shared by the ranks; rank 0 assembles */
+            if ((st = scarp_mpi_agree(scarp_map_run(cfg, out_dir, mname, opts->progress)))) goto end;
             stage_set(manifest, "map", map_key);
-            if ((st = manifest_save(manifest, manifest_path))) goto end;
+            if ((st = scarp_mpi_agree(rank ? SCARP_OK : manifest_save(manifest, manifest_path)))) goto end;
             res->mapped = 1;
         } else {
             scarp_info("== map: unchanged, reusing %s/map", out_dir);
@@ -346,13 +356,17 @@ scarp_status scarp_run(const scarp_config *cfg, const char *out_dir, const scarp
         scarp_hash_update_str(h, map_key);
         scarp_hash_end(h, eval_key);
         const char *eval_products[] = {"metrics.json", "report.html", NULL};
-        if (opts->force || strcmp(stage_key(manifest, "evaluate"), eval_key) || !products_exist(out_dir, eval_products)) {
-            stage_clear(manifest, "evaluate");
-            if ((st = manifest_save(manifest, manifest_path))) goto end;
-            scarp_info("== evaluate: test-split metrics, importance, report");
-            if ((st = scarp_evaluate_run(cfg, out_dir, opts->progress))) goto end;
-            stage_set(manifest, "evaluate", eval_key);
-            if ((st = manifest_save(manifest, manifest_path))) goto end;
+        if (scarp_mpi_bcast_int(opts->force || strcmp(stage_key(manifest, "evaluate"), eval_key) ||
+                                !products_exist(out_dir, eval_products))) {
+            if (rank == 0) { /* one process: the evaluation is not shared */
+                stage_clear(manifest, "evaluate");
+                st = manifest_save(manifest, manifest_path);
+                scarp_info("== evaluate: test-split metrics, importance, report");
+                if (!st) st = scarp_evaluate_run(cfg, out_dir, opts->progress);
+                stage_set(manifest, "evaluate", eval_key);
+                if (!st) st = manifest_save(manifest, manifest_path);
+            }
+            if ((st = scarp_mpi_agree(st))) goto end;
             res->evaluated = 1;
         } else {
             scarp_info("== evaluate: unchanged, reusing %s/metrics.json", out_dir);
@@ -362,5 +376,18 @@ scarp_status scarp_run(const scarp_config *cfg, const char *out_dir, const scarp
     scarp_path_join(res->report_path, sizeof res->report_path, out_dir, "report.html");
 end:
     cJSON_Delete(manifest);
+    return st;
+}
+
+scarp_status scarp_run(const scarp_config *cfg, const char *out_dir, const scarp_run_options *opts,
+                       scarp_run_result *res)
+{
+    scarp_run_options defaults = {0};
+    if (!opts) opts = &defaults;
+    memset(res, 0, sizeof *res);
+    int rank, size;
+    scarp_mpi_start(&rank, &size); /* the train and map stages join it */
+    scarp_status st = run_stages(cfg, out_dir, opts, res, rank);
+    scarp_mpi_finish();
     return st;
 }
