@@ -33,15 +33,9 @@ RUN=$TMP/area/run
 "$SCARP" prepare "$INI" --quiet >/dev/null 2>"$TMP/prepare.err" || { cat "$TMP/prepare.err"; fail "scarp prepare"; }
 cp -r "$RUN" "$TMP/base"
 
-# Every file of models/ must match: .model and best.json byte for byte, histories but for
-# their timings; and metrics.json but for its timings.
-same_models() { # DIR_A DIR_B WHAT
-  local a=$1 b=$2 n=0
-  for f in "$a"/models/*; do
-    local g=$b/models/$(basename "$f")
-    [ -e "$g" ] || fail "$3: $(basename "$f") missing"
-    case $f in
-      *.history.json) "$PY" - "$f" "$g" <<'PYEOF' || fail "$3: $(basename "$f") differs (timings aside)" ;;
+# same_json A B: two JSON files equal once every "...seconds" timing field is removed
+same_json() {
+  "$PY" - "$1" "$2" <<'PYEOF'
 import json, sys
 def strip(o):
     if isinstance(o, dict): return {k: strip(v) for k, v in o.items() if not k.endswith("seconds")}
@@ -50,6 +44,17 @@ def strip(o):
 a, b = (strip(json.load(open(p))) for p in sys.argv[1:3])
 sys.exit(a != b)
 PYEOF
+}
+
+# Every file of models/ must match: .model and best.json byte for byte, histories but for
+# their timings; and metrics.json but for its timings.
+same_models() { # DIR_A DIR_B WHAT
+  local a=$1 b=$2 n=0
+  for f in "$a"/models/*; do
+    local g=$b/models/$(basename "$f")
+    [ -e "$g" ] || fail "$3: $(basename "$f") missing"
+    case $f in
+      *.history.json) same_json "$f" "$g" || fail "$3: $(basename "$f") differs (timings aside)" ;;
       *) cmp -s "$f" "$g" || fail "$3: $(basename "$f") differs" ;;
     esac
     n=$((n + 1))
@@ -68,15 +73,7 @@ mpi2 train "$INI" --threads 1 >"$TMP/t2.out" 2>"$TMP/t2.err" || { cat "$TMP/t2.e
 "$SCARP" evaluate "$INI" --threads 1 --quiet --no-importance >/dev/null 2>"$TMP/e2.err" ||
   { cat "$TMP/e2.err"; fail "scarp evaluate after mpirun"; }
 same_models "$TMP/one" "$RUN" "mpirun -np 2 train == one process"
-"$PY" - "$TMP/one/metrics.json" "$RUN/metrics.json" <<'PYEOF' || fail "metrics.json differs (timings aside)"
-import json, sys
-def strip(o):
-    if isinstance(o, dict): return {k: strip(v) for k, v in o.items() if not k.endswith("seconds")}
-    if isinstance(o, list): return [strip(v) for v in o]
-    return o
-a, b = (strip(json.load(open(p))) for p in sys.argv[1:3])
-sys.exit(a != b)
-PYEOF
+same_json "$TMP/one/metrics.json" "$RUN/metrics.json" || fail "metrics.json differs (timings aside)"
 echo "ok   metrics.json identical but for timings"
 # rank 0 alone prints: the result table once, the ranks' plan once
 [ "$(grep -c 'trained in' "$TMP/t2.out")" = 3 ] || fail "mpirun: expected 3 result lines, got: $(cat "$TMP/t2.out")"
