@@ -32,7 +32,7 @@ static long long file_size(const char *path)
     return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
 }
 
-/* Writes SIDE x SIDE random floats to path (COG or not) in a child limited to
+/* Writes about SIDE x SIDE random floats to path (COG or not) in a child limited to
  * limit_bytes per file; returns the child's exit code: 0 written, 1 the writer reported
  * an error, 2 the error message does not name the file, other = crashed. */
 static int write_limited(const char *path, int cog, long long limit_bytes)
@@ -48,10 +48,13 @@ static int write_limited(const char *path, int cog, long long limit_bytes)
         if (scarp_grid_from_extent(&g, "EPSG:32640", 30.0, 500000.0, 3000000.0, 500000.0 + 30.0 * SIDE,
                                    3000000.0 + 30.0 * SIDE) != SCARP_OK)
             _exit(4);
-        float *v = scarp_malloc((size_t)SIDE * SIDE * sizeof *v);
+        /* the extent snaps outward to whole cells: size the data by the grid made */
+        const size_t cells = (size_t)scarp_grid_cells(&g);
+        float *v = scarp_malloc(cells * sizeof *v);
+        if (!v) _exit(5);
         scarp_rng rng;
         scarp_rng_seed(&rng, 7);
-        for (size_t i = 0; i < (size_t)SIDE * SIDE; i++) v[i] = (float)scarp_rng_uniform(&rng);
+        for (size_t i = 0; i < cells; i++) v[i] = (float)scarp_rng_uniform(&rng);
         /* not COG: the settings of the COG's intermediate (ZSTD level 1) */
         scarp_raster_meta meta = {.description = "random", .cog = cog, .fast = !cog};
         scarp_status st = scarp_raster_write(path, &g, v, SCARP_OUT_FLOAT32, &meta);
