@@ -102,22 +102,6 @@ static scarp_status read_history(const char *path, scarp_report_model *rm)
     return SCARP_OK;
 }
 
-/* A number field of a history.json, NAN when the file or field is missing. */
-static double history_number(const char *path, const char *key)
-{
-    char *text = NULL;
-    if (!scarp_file_exists(path) || scarp_read_file(path, &text, NULL)) {
-        scarp_clear_error();
-        return NAN;
-    }
-    cJSON *root = cJSON_Parse(text);
-    scarp_free(text);
-    cJSON *v = root ? cJSON_GetObjectItem(root, key) : NULL;
-    double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-    cJSON_Delete(root);
-    return x;
-}
-
 /* Threshold on validation, metrics on test, for the rows of `split`. */
 static scarp_status score_split(scarp__any_model *m, const scarp_dataset *ds, const uint8_t *split, scarp_metrics *met,
                                 double *thr, double *pred_seconds, float **test_prob_out, double fixed_thr)
@@ -198,7 +182,7 @@ static scarp_status score_runs(const scarp_config *cfg, scarp_dataset *ds, const
         float *fp = NULL;
         /* each fold model carries the normalisation fitted on its own training rows */
         if ((st = scarp__any_load_norm(&am, path, ds))) break;
-        const double fixed = history_number(hp, "val_threshold");
+        const double fixed = scarp__history_number(hp, "val_threshold");
         if (!(st = random_cv ? scarp__stage_random_split(cfg, ds, r, rs) : scarp__stage_split(cfg, ds, r, rs, NULL)))
             st = score_split(&am, ds, rs, &mm, &th, NULL, &fp, fixed);
         scarp__any_free(&am);

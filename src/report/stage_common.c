@@ -1,7 +1,10 @@
 /* stage_common.c — shared by the train and evaluate stages: the run folder's dataset,
  * model file names, the spatial buffer of Roberts et al. (2017, Ecography 40:913–929)
  * applied to spatial splits, and a single handle over network and baseline models. */
+#include <math.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "scarp/alloc.h"
 #include "scarp/eval.h"
@@ -319,4 +322,19 @@ scarp_status scarp__any_predict_rows(scarp__any_model *m, const scarp_dataset *d
     scarp_free(s);
     scarp_free(t);
     return st;
+}
+
+double scarp__history_number(const char *path, const char *key)
+{
+    char *text = NULL;
+    if (!scarp_file_exists(path) || scarp_read_file(path, &text, NULL)) {
+        scarp_clear_error();
+        return NAN;
+    }
+    cJSON *root = cJSON_Parse(text);
+    scarp_free(text);
+    const cJSON *v = root ? cJSON_GetObjectItem(root, key) : NULL;
+    double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    cJSON_Delete(root);
+    return x;
 }

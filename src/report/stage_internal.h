@@ -76,6 +76,8 @@ scarp_status scarp__any_load(scarp__any_model *m, const char *path);
  * dataset keeps raw inputs): fold models are scored exactly as they were trained. */
 scarp_status scarp__any_load_norm(scarp__any_model *m, const char *path, scarp_dataset *ds);
 void scarp__any_free(scarp__any_model *m);
+/* A number field of a history.json, NAN when the file or the field is missing. */
+double scarp__history_number(const char *path, const char *key);
 /* Predicts rows `idx` (count) of the dataset: gathers them into contiguous buffers. */
 scarp_status scarp__any_predict_rows(scarp__any_model *m, const scarp_dataset *ds, const size_t *idx, size_t count,
                                      float *prob);

@@ -376,22 +376,6 @@ static scarp_status run_norm(const scarp_dataset *ds, const uint8_t *split, int 
     return st;
 }
 
-/* A number of a history.json (NAN when missing). */
-static double history_number(const char *path, const char *key)
-{
-    char *text = NULL;
-    if (!scarp_file_exists(path) || scarp_read_file(path, &text, NULL)) {
-        scarp_clear_error();
-        return NAN;
-    }
-    cJSON *root = cJSON_Parse(text);
-    scarp_free(text);
-    const cJSON *v = root ? cJSON_GetObjectItem(root, key) : NULL;
-    double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-    cJSON_Delete(root);
-    return x;
-}
-
 /* OUT/models/best.json: among every trained model of [model] models, the one with the
  * highest mean inner-validation AUC over the outer folds (without folds: the validation
  * AUC of the main split), read back from the history files so that training one model
@@ -408,13 +392,13 @@ static scarp_status write_best(const scarp_config *cfg, const char *out, const s
         int k = 0;
         for (int r = 0; r < runs && !st; r++) {
             st = scarp__stage_model_path(path, sizeof path, out, cfg->models[i], r, ds, "history.json");
-            double a = st ? NAN : history_number(path, "val_auc");
+            double a = st ? NAN : scarp__history_number(path, "val_auc");
             if (isfinite(a)) sum += a, k++;
         }
         if (st) break;
         if (runs) v = k ? sum / k : NAN;
         else if (!(st = scarp__stage_model_path(path, sizeof path, out, cfg->models[i], -1, ds, "history.json")))
-            v = history_number(path, "val_auc");
+            v = scarp__history_number(path, "val_auc");
         num(all, cfg->models[i], v);
         if (isfinite(v) && v > bv) bv = v, best = i;
     }
@@ -653,7 +637,7 @@ scarp_status scarp_train_run_ex(const scarp_config *cfg, const char *out, const 
         }
     }
     /* this rank's units; finished ones are counted once, by rank 0 */
-    for (int k = 0, todo = 0; k < n_units && !st; k++) {
+    for (int k = 0, pending = 0; k < n_units && !st; k++) {
         const train_unit *u = &units[k];
         const char *name = names[u->model];
         double s = NAN, a = NAN;
@@ -661,10 +645,10 @@ scarp_status scarp_train_run_ex(const scarp_config *cfg, const char *out, const 
             if (rank != 0) continue;
             if (u->run < 0) {
                 if ((st = unit_path(hpath, sizeof hpath, out, &c.ds, name, u, "history.json"))) break;
-                s = history_number(hpath, "seconds"), a = history_number(hpath, "val_auc");
+                s = scarp__history_number(hpath, "seconds"), a = scarp__history_number(hpath, "val_auc");
             }
         } else {
-            if (todo++ % size != rank) continue;
+            if (pending++ % size != rank) continue; /* every size-th unfinished unit */
             if ((st = run_unit(cfg, out, &c, name, u, progress, &s, &a))) break;
             unit_name(uname, sizeof uname, &c.ds, name, u);
             if ((st = scarp__journal_add(&journal, uname))) break;
