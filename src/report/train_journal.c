@@ -47,7 +47,9 @@ static scarp_status remember(scarp__journal *j, const char *unit)
         if (!p) return SCARP_ERR_NOMEM;
         j->units = p, j->cap = cap;
     }
-    snprintf(j->units[j->n++], sizeof j->units[0], "%s", unit);
+    const size_t len = strlen(unit);
+    if (len >= sizeof j->units[0]) return SCARP_OK; /* no unit has so long a name: never a match */
+    memcpy(j->units[j->n++], unit, len + 1);
     return SCARP_OK;
 }
 
