@@ -74,7 +74,7 @@ static void test_full_file(void)
               "[temporal]\nstations = st.csv\nrainfall = rain.csv\nwindow = 14\nresolution = 500\n"
               "stations_x = lon\nstations_y = lat\n"
               "[split]\nmethod = spatial\ntrain = 0.6\nval = 0.2\ntest = 0.2\nfolds = 5\nrepeats = 3\ncompare = random\n"
-              "[model]\nmodels = cnn_lstm forest\npatch = 16\nlr = 0.0005\n"
+              "[model]\nmodels = cnn_lstm forest\npatch = 24\nlr = 0.0005\n"
               "[map]\nmodel = forest\nclasses = 5\nbreaks = quantile\ndate = 2020-02-29\n"
               "[apply]\nunseen = nodata\n",
               path, sizeof path);
@@ -109,7 +109,7 @@ static void test_full_file(void)
     CHECK(strcmp(c.split_compare, "random") == 0);
     CHECK_EQ_INT(c.n_models, 2);
     CHECK(scarp_config_has_model(&c, "forest") && !scarp_config_has_model(&c, "svm"));
-    CHECK_EQ_INT(c.patch, 16);
+    CHECK_EQ_INT(c.patch, 24);
     CHECK_EQ_INT(c.map_classes, 5);
     CHECK(strcmp(c.map_date, "2020-02-29") == 0);
     CHECK(strcmp(c.apply_unseen, "nodata") == 0);
@@ -142,6 +142,10 @@ static void test_errors(void)
     expect_error("[project]\nzzzzzz = 1\n", "%s:2: unknown key 'zzzzzz' in [project] (known:");
     expect_error("[project]\n\nseed = forty\n", "%s:3: 'seed' must be a non-negative whole number (got 'forty')");
     expect_error("[model]\npatch = 22.5\n", "%s:2: 'patch' must be a whole number (got '22.5')");
+    /* a patch the CNN branch cannot take is a config error, before prepare; models without it accept it */
+    expect_error("[model]\npatch = 21\n", "%s: [model] patch = 21 is too small for cnn_lstm (its three convolution "
+                                            "and pooling blocks need >= 22): raise patch or remove cnn_lstm from models");
+    expect_error("[model]\nmodels = mlp cnn\npatch = 8\n", "[model] patch = 8 is too small for cnn ");
     expect_error("[negatives]\nratio = -1\n", "%s:2: 'ratio' must be greater than 0");
     expect_error("[negatives]\ndates = random\n", "%s:2: 'dates' must be one of: matched uniform (got 'random')");
     expect_error("[layer.erg]\npath = e.tif\nkind = discrete\n", "%s:3: 'kind' must be one of: continuous categorical circular");

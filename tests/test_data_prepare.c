@@ -110,7 +110,7 @@ static void make_inputs(int all_off_grid)
                      "[inventory]\npath = inventory.csv\nx = lon\ny = lat\ncrs = EPSG:4326\ndate = event\n"
                      "[negatives]\nmin_distance = 60\n"
                      "[temporal]\nstations = stations.csv\nrainfall = rain.csv\nwindow = 10\n"
-                     "[model]\npatch = 6\n");
+                     "[model]\npatch = 6\nmodels = mlp logreg\n");
 }
 
 static void test_prepare(void)

@@ -697,6 +697,13 @@ scarp_status scarp_config_load(scarp_config *c, const char *path)
     if (strcmp(c->map_breaks, "target") == 0 && c->map_n_thresholds && c->map_n_thresholds != c->map_classes - 1)
         return scarp_fail(SCARP_ERR_INPUT, "%s: [map] breaks = target needs %d shares (classes - 1), got %d", path,
                           c->map_classes - 1, c->map_n_thresholds);
+    /* the CNN branch's three 3x3 convolution + 2x2 pooling blocks need 22 x 22 cells
+     * (scarp_model_spec_check); said here, before prepare spends minutes on patches */
+    const char *cnn_model = scarp_config_has_model(c, "cnn_lstm") ? "cnn_lstm" : scarp_config_has_model(c, "cnn") ? "cnn" : NULL;
+    if (cnn_model && c->patch < 22)
+        return scarp_fail(SCARP_ERR_INPUT, "%s: [model] patch = %d is too small for %s (its three convolution and "
+                                           "pooling blocks need >= 22): raise patch or remove %s from models", path,
+                          c->patch, cnn_model, cnn_model);
     if ((c->reservoirs_path[0] != 0) != (c->reservoir_levels_path[0] != 0))
         return scarp_fail(SCARP_ERR_INPUT, "%s: [temporal] 'reservoirs' and 'reservoir_levels' go together", path);
     if (c->rainfall_path[0] && !c->stations_path[0])
