@@ -1,0 +1,105 @@
+/* terrain_tiled.h — the hydrological chain of terrain.h on rasters larger than memory: the DEM
+ * is cut into tiles of at most tile × tile cells, read and written through a band interface
+ * (a GDAL raster on disk in the layer stack, an array in tests: this module never opens a
+ * file), so the memory is O(tile²) plus O(perimeter) edge values, whatever the grid size.
+ *
+ * Method (both functions): block relaxation. A tile is solved in memory given the values of
+ * the ring of cells around it (the edge rows and columns of its neighbour tiles, kept in
+ * memory: 2·(tiles across)·height + 2·(tiles down)·width floats). When a solve changes the
+ * tile's own edge cells its 8 neighbours are marked for another solve; sweeps alternate
+ * raster and reverse raster order until no tile is marked. Solving a tile from scratch
+ * given its ring makes the result independent of the sweep order: the fixed point is unique.
+ *
+ * Depression filling. The fixed point is the least surface G with
+ *     G = dem at the seeds (valid cells on the grid edge or next to a NaN cell),
+ *     G(c) = max(dem(c), raise(min over valid neighbours k of G(k))) elsewhere,
+ * raise(z) = z (epsilon = 0) or nextafterf(z, +inf) (epsilon = 1); each tile solve is a
+ * monotone priority-flood (Dijkstra) seeded with the tile's seeds and its ring.
+ *   epsilon = 0: G is the spill-level surface, equal byte for byte to
+ *     scarp_fill_depressions(.., 0, ..) (both are min over paths of the path maximum).
+ *   epsilon = 1: scarp_fill_depressions (Barnes et al. 2014, "Pit" queue) raises a cell to
+ *     raise(value of the neighbour that reached it first). Its pops are monotone except when
+ *     the open set holds a cell lower than the pit cell being flooded (a tie or a near tie
+ *     in ulps, e.g. two spill cells of one height, then the depression is flooded from the
+ *     older one alone); there it may raise a cell through a higher neighbour. Hence, cell by
+ *     cell, F0 <= G <= F (F0 the epsilon = 0 fill, F the in-memory epsilon fill); G == F
+ *     exactly wherever the in-memory pops are monotone (generic real-valued DEMs: every cell
+ *     in the tests); where they are not, G is the lower of the two, by the number of extra
+ *     ulp steps of the longer flood path (bounded by the cells of that flat). Both give every
+ *     valid cell a strictly descending path to a seed (G(c) > G(k) for the minimising k).
+ *     Byte-identity in every case is out of reach for any tiled scheme: the in-memory order
+ *     depends on global insertion numbers (which of two equal spill cells entered the queue
+ *     first), a property of the whole grid, not of a tile and its ring.
+ *
+ * Flow accumulation (D8, MFD) on the filled DEM: the same receivers and fractions as flow.c
+ * (Freeman 1991, O'Callaghan & Mark 1984). A tile's solve adds the inflow of its ring cells
+ * (their accumulation from the neighbour tile × their fraction to the tile cell, computed from
+ * the DEM with a 2-cell halo) to the cells' own areas and accumulates inside the tile in
+ * Kahn's order; the donor graph is acyclic, so the ring values settle after at most (number
+ * of tile borders crossed by a flow path + 1) sweeps. Only the order of the float additions
+ * at a cell differs from the in-memory pass (in-tile donors first or last), so:
+ *   |tiled - in memory| <= 20 · u · (L(c) + 1) · acc(c), u = 2^-24,
+ * L(c) the number of cells on the longest flow path ending in c: a float sum of <= 9 terms
+ * in any order has relative error <= 8u (γ_8), the MFD share acc/sum·w adds 2u, and a
+ * relative error of a donor propagates unchanged down the path, so each result is within
+ * 10u·(L+1) of the exact value of the same fractions, and the two within twice that. D8 on a
+ * grid whose sums stay exact (cell areas that are small integers, sums < 2^24 cells) is
+ * byte-identical.
+ *
+ * Bands read NaN outside the grid; all values are float32, NaN = nodata. */
+#ifndef SCARP_TERRAIN_TILED_H
+#define SCARP_TERRAIN_TILED_H
+#include <stdint.h>
+#include "scarp/grid.h"
+#include "scarp/progress.h"
+#include "scarp/status.h"
+
+/* One float band of a width × height grid, read and written by windows. read: the window
+ * [col0, col0+w) × [row0, row0+h), row-major; cells outside the grid read as NaN. write: a
+ * window inside the grid. */
+typedef struct {
+    void *ctx;
+    scarp_status (*read)(void *ctx, int64_t col0, int64_t row0, int64_t w, int64_t h, float *out);
+    scarp_status (*write)(void *ctx, int64_t col0, int64_t row0, int64_t w, int64_t h, const float *data);
+} scarp_tile_band;
+
+/* A band over a caller-owned array (data: (height, width)), for tests and small grids. */
+typedef struct {
+    float *data;
+    int64_t width, height;
+} scarp_memory_band;
+scarp_tile_band scarp_tile_band_memory(scarp_memory_band *m);
+
+/* What the relaxation did (may be NULL). */
+typedef struct {
+    int64_t tiles;  /* tiles in the grid */
+    int64_t solves; /* tile solves in all sweeps (>= tiles) */
+    int sweeps;
+} scarp_tiled_stats;
+
+/* The side of a square tile whose solve fits in `bytes` (>= 64 cells). */
+int64_t scarp_fill_tile_side(int64_t bytes);
+int64_t scarp_flow_tile_side(int64_t bytes);
+
+/* Depression filling by tiles (see above). dem and out must be different bands; out is
+ * written tile by tile (and tiles rewritten until the sweeps settle). */
+scarp_status scarp_fill_depressions_tiled(const scarp_tile_band *dem, const scarp_tile_band *out, int64_t width,
+                                          int64_t height, int64_t tile, int epsilon, scarp_tiled_stats *stats,
+                                          scarp_progress *progress);
+
+/* Flow accumulation by tiles, as scarp_flow_accumulation_d8 (mfd = 0) or _mfd (mfd = 1,
+ * exponent as there). filled: the epsilon-filled DEM; acc_m2 is written. */
+scarp_status scarp_flow_accumulation_tiled(const scarp_tile_band *filled, const scarp_tile_band *acc_m2,
+                                           int64_t width, int64_t height, const scarp_cellsize *cs, int mfd,
+                                           double exponent, int64_t tile, scarp_tiled_stats *stats,
+                                           scarp_progress *progress);
+
+/* The rows [row0, row0 + n) of a cell size as a cell size of its own (no copy): strips of a
+ * grid run the whole-grid 3×3 functions of terrain.h with a one-row halo. */
+static inline scarp_cellsize scarp_cellsize_rows(const scarp_cellsize *cs, int64_t row0)
+{
+    scarp_cellsize v = {cs->dx_row + row0, cs->dy_row + row0};
+    return v;
+}
+
+#endif
