@@ -15,21 +15,14 @@
  *     G(c) = max(dem(c), raise(min over valid neighbours k of G(k))) elsewhere,
  * raise(z) = z (epsilon = 0) or nextafterf(z, +inf) (epsilon = 1); each tile solve is a
  * monotone priority-flood (Dijkstra) seeded with the tile's seeds and its ring.
- *   epsilon = 0: G is the spill-level surface, equal byte for byte to
- *     scarp_fill_depressions(.., 0, ..) (both are min over paths of the path maximum).
- *   epsilon = 1: scarp_fill_depressions (Barnes et al. 2014, "Pit" queue) raises a cell to
- *     raise(value of the neighbour that reached it first). Its pops are monotone except when
- *     the open set holds a cell lower than the pit cell being flooded (a tie or a near tie
- *     in ulps, e.g. two spill cells of one height, then the depression is flooded from the
- *     older one alone); there it may raise a cell through a higher neighbour. Hence, cell by
- *     cell, F0 <= G <= F (F0 the epsilon = 0 fill, F the in-memory epsilon fill); G == F
- *     exactly wherever the in-memory pops are monotone (generic real-valued DEMs: every cell
- *     in the tests); where they are not, G is the lower of the two, by the number of extra
- *     ulp steps of the longer flood path (bounded by the cells of that flat). Both give every
- *     valid cell a strictly descending path to a seed (G(c) > G(k) for the minimising k).
- *     Byte-identity in every case is out of reach for any tiled scheme: the in-memory order
- *     depends on global insertion numbers (which of two equal spill cells entered the queue
- *     first), a property of the whole grid, not of a tile and its ring.
+ * This is exactly what scarp_fill_depressions computes (its pops are strictly in height
+ * order, so the first neighbour to reach a cell is a lowest one), hence the tiled fill equals
+ * it byte for byte, for epsilon 0 and 1, ties and flats included (tests/test_terrain_tiled.c,
+ * on synthetic DEMs and the integer-valued real DEMs of ../shared/data). Barnes (2016)
+ * merges per-tile graphs of watershed labels once; that gives the spill levels (epsilon 0)
+ * but not the epsilon gradient, a count of ulp steps along flats that may cross tiles, hence
+ * the iteration. Sweeps: about 4 on the tests' DEMs (one tile solve per tile and sweep when
+ * every tile changes; a depression spanning k tiles in a row needs up to k + 1).
  *
  * Flow accumulation (D8, MFD) on the filled DEM: the same receivers and fractions as flow.c
  * (Freeman 1991, O'Callaghan & Mark 1984). A tile's solve adds the inflow of its ring cells

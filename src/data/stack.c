@@ -13,6 +13,7 @@
 #include "scarp/progress.h"
 #include "scarp/raster.h"
 #include "scarp/terrain.h"
+#include "scarp/terrain_tiled.h"
 #include "scarp/vector.h"
 #include "preflight.h"
 
@@ -358,7 +359,7 @@ end:
     return st;
 }
 
-/* ---- phase 2: DEM derivatives (whole DEM in memory) ---- */
+/* ---- phase 2: DEM derivatives (whole DEM in memory when it fits the budget) ---- */
 
 static scarp_status write_whole(scarp_stack *s, uint8_t **voids, int li, const float *data)
 {
@@ -378,11 +379,266 @@ static scarp_status write_whole(scarp_stack *s, uint8_t **voids, int li, const f
     return acc_finish(&acc, L);
 }
 
+/* ---- phase 2 within a memory budget: tiles and strips through scratch rasters ---- */
+
+/* Bytes per cell of the in-memory chain below: the DEM and two work rasters (12), the fill's
+ * closed bytes and open set (1 + up to 16 for the cells queued at once, a few in practice),
+ * the flow's receivers, in-degrees and stack, the river mask. 20 is what `/usr/bin/time -v
+ * scarp prepare` measures on the 4000² synthetic study (docs/BENCHMARKS.md). */
+#define TERRAIN_BYTES_PER_CELL 20.0
+
+/* An output layer written strip by strip: its statistics, voids and block writer. */
+typedef struct {
+    int li;
+    layer_acc acc;
+    scarp_raster_writer *wr;
+} strip_out;
+
+static scarp_status strip_out_open(scarp_stack *s, uint8_t **voids, strip_out *o, const char *name,
+                                   scarp_layer_kind kind, scarp_layer_source src, const char *dir)
+{
+    scarp_status st = add_layer(s, name, kind, src, dir, &o->li);
+    if (st) return st;
+    acc_init(&o->acc, kind == SCARP_KIND_CATEGORICAL);
+    if ((st = voids_alloc(voids, o->li, scarp_grid_cells(&s->grid)))) return st;
+    scarp_raster_meta meta = {.description = s->layers[o->li].name, .fast = 1, .threads = omp_get_max_threads()};
+    return scarp_raster_writer_open(&o->wr, s->layers[o->li].path, &s->grid, SCARP_OUT_FLOAT32, &meta);
+}
+
+static scarp_status strip_out_write(scarp_stack *s, uint8_t **voids, strip_out *o, int64_t row0, int64_t rows,
+                                    const float *v)
+{
+    if (!o->wr) return SCARP_OK;
+    const int64_t W = s->grid.width;
+    scarp_status st = acc_add(&o->acc, v, (size_t)(rows * W), s->layers[o->li].name);
+    if (st) return st;
+    voids_mark(voids[o->li], row0 * W, v, rows * W);
+    return scarp_raster_writer_write(o->wr, 0, row0, W, rows, v);
+}
+
+static scarp_status strip_out_commit(scarp_stack *s, strip_out *o)
+{
+    if (!o->wr) return SCARP_OK;
+    scarp_stack_layer *L = &s->layers[o->li];
+    if (o->acc.n == 0) return scarp_fail(SCARP_ERR_INPUT, "layer %s: no valid cell on the grid", L->name);
+    scarp_status st = scarp_raster_writer_commit(o->wr);
+    o->wr = NULL;
+    return st ? st : acc_finish(&o->acc, L);
+}
+
+static scarp_status band_warped_read(void *ctx, int64_t col0, int64_t row0, int64_t w, int64_t h, float *out)
+{
+    return scarp_warped_read(ctx, col0, row0, w, h, out);
+}
+static scarp_status band_scratch_read(void *ctx, int64_t col0, int64_t row0, int64_t w, int64_t h, float *out)
+{
+    return scarp_scratch_read(ctx, col0, row0, w, h, out);
+}
+static scarp_status band_scratch_write(void *ctx, int64_t col0, int64_t row0, int64_t w, int64_t h, const float *d)
+{
+    return scarp_scratch_write(ctx, col0, row0, w, h, d);
+}
+
+/* Rows [r0, r1) of a band with the one-row halo the 3×3 stencils need, clipped to the grid
+ * (the grid edge keeps its own policy): reads rows [*h0, *h1) into buf. */
+static scarp_status read_rows_halo(const scarp_tile_band *b, int64_t W, int64_t H, int64_t r0, int64_t r1,
+                                   float *buf, int64_t *h0, int64_t *h1)
+{
+    *h0 = r0 > 0 ? r0 - 1 : 0;
+    *h1 = r1 < H ? r1 + 1 : H;
+    return b->read(b->ctx, 0, *h0, W, *h1 - *h0, buf);
+}
+
+/* The chain of derive_terrain with O(tile² + strip) memory: slope, aspect and curvature by
+ * strips of rows with a one-row halo (the same functions on the same 3×3 windows: identical
+ * values); filling and flow accumulation by tiles (terrain_tiled.h: identical fill on DEMs
+ * without ties, flow within a float tolerance) into scratch rasters in the stack folder;
+ * slope of the filled DEM, SCA, TWI, ln a and ln SPI by strips. The distance to derived
+ * rivers still runs on the whole grid (a byte mask and a float raster: 5 bytes per cell). */
+static scarp_status derive_terrain_tiled(scarp_stack *s, const scarp_config *cfg, int dem_layer, unsigned derive,
+                                         int want_river_distance, const char *dir, uint8_t **voids,
+                                         scarp_progress *p)
+{
+    const scarp_grid *g = &s->grid;
+    const int64_t W = g->width, H = g->height, N = W * H;
+    const int64_t budget = cfg->memory_bytes > 0 ? cfg->memory_bytes : SCARP_DEFAULT_MEMORY;
+    int64_t cache = scarp_gdal_cache_set(0);
+    scarp_gdal_cache_set(cache < budget / 4 ? cache : budget / 4);
+    /* strips of whole 256-row blocks when they fit, so each strip completes the writers' blocks */
+    int64_t S = budget / 4 / (32 * W);
+    if (S >= 256) S -= S % 256;
+    if (S < 1) S = 1;
+    if (S > H) S = H;
+    scarp_warped *dw = NULL;
+    scarp_scratch *sf = NULL, *sa = NULL;
+    float *in = NULL, *acc = NULL, *a = NULL, *b = NULL, *c = NULL;
+    uint8_t *mask = NULL;
+    strip_out o[8] = {{0}};
+    int li_dist = -1;
+    scarp_cellsize cs = {0};
+    scarp_align_info info;
+    char path[SCARP_PATH_MAX];
+    double t0 = scarp_now();
+    scarp_status st = scarp_warped_open(&dw, s->layers[dem_layer].path, 1, g, SCARP_RESAMPLE_NEAREST, &info);
+    if (st) goto end;
+    if ((st = scarp_cellsize_init(&cs, g))) goto end;
+    in = scarp_malloc((size_t)((S + 2) * W) * sizeof(float));
+    acc = scarp_malloc((size_t)(S * W) * sizeof(float));
+    a = scarp_malloc((size_t)((S + 2) * W) * sizeof(float));
+    b = scarp_malloc((size_t)((S + 2) * W) * sizeof(float));
+    c = scarp_malloc((size_t)(S * W) * sizeof(float));
+    if (!in || !acc || !a || !b || !c) {
+        st = SCARP_ERR_NOMEM;
+        goto end;
+    }
+    scarp_tile_band dem = {dw, band_warped_read, NULL};
+    scarp_debug("stack:   terrain by tiles and strips: budget %lld MB, strips of %lld rows", (long long)(budget >> 20),
+                (long long)S);
+    scarp_progress_begin(p, "terrain derivatives (tiled)", 4);
+    /* pass 1: slope, aspect, curvature of the DEM */
+    if (derive & SCARP_DERIVE_SLOPE)
+        if ((st = strip_out_open(s, voids, &o[0], "slope", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir))) goto end;
+    if (derive & SCARP_DERIVE_ASPECT)
+        if ((st = strip_out_open(s, voids, &o[1], "aspect", SCARP_KIND_CIRCULAR, SCARP_SOURCE_DERIVED, dir))) goto end;
+    if (derive & SCARP_DERIVE_CURVATURE) {
+        if ((st = strip_out_open(s, voids, &o[2], "plan_curvature", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir)) ||
+            (st = strip_out_open(s, voids, &o[3], "profile_curvature", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir)))
+            goto end;
+    }
+    if (derive & (SCARP_DERIVE_SLOPE | SCARP_DERIVE_ASPECT | SCARP_DERIVE_CURVATURE))
+        for (int64_t r0 = 0; r0 < H; r0 += S) {
+            int64_t r1 = r0 + S < H ? r0 + S : H, h0, h1;
+            if ((st = read_rows_halo(&dem, W, H, r0, r1, in, &h0, &h1))) goto end;
+            scarp_cellsize view = scarp_cellsize_rows(&cs, h0);
+            const int64_t off = (r0 - h0) * W, rows = r1 - r0;
+            if (derive & (SCARP_DERIVE_SLOPE | SCARP_DERIVE_ASPECT)) {
+                if ((st = scarp_slope_aspect(in, W, h1 - h0, &view, a, b)) ||
+                    (st = strip_out_write(s, voids, &o[0], r0, rows, a + off)) ||
+                    (st = strip_out_write(s, voids, &o[1], r0, rows, b + off)))
+                    goto end;
+            }
+            if (derive & SCARP_DERIVE_CURVATURE) {
+                if ((st = scarp_curvature(in, W, h1 - h0, &view, a, b)) ||
+                    (st = strip_out_write(s, voids, &o[2], r0, rows, a + off)) ||
+                    (st = strip_out_write(s, voids, &o[3], r0, rows, b + off)))
+                    goto end;
+            }
+        }
+    for (int k = 0; k < 4; k++)
+        if ((st = strip_out_commit(s, &o[k]))) goto end;
+    scarp_debug("stack:   slope/aspect/curvature by strips at %.2f s", scarp_now() - t0);
+    scarp_progress_step(p, 1);
+    if ((derive & (SCARP_DERIVE_TWI | SCARP_DERIVE_SPI | SCARP_DERIVE_LCA)) || want_river_distance) {
+        scarp_tiled_stats fs, as;
+        scarp_path_join(path, sizeof path, dir, "scratch_filled.tif");
+        if ((st = scarp_scratch_create(&sf, path, g))) goto end;
+        scarp_path_join(path, sizeof path, dir, "scratch_acc.tif");
+        if ((st = scarp_scratch_create(&sa, path, g))) goto end;
+        scarp_tile_band filled = {sf, band_scratch_read, band_scratch_write};
+        scarp_tile_band accb = {sa, band_scratch_read, band_scratch_write};
+        if ((st = scarp_fill_depressions_tiled(&dem, &filled, W, H, scarp_fill_tile_side(budget / 4), 1, &fs, NULL)))
+            goto end;
+        scarp_debug("stack:   filled by %lld tiles (%lld solves, %d sweeps) at %.2f s", (long long)fs.tiles,
+                    (long long)fs.solves, fs.sweeps, scarp_now() - t0);
+        scarp_progress_step(p, 1);
+        int mfd = strcmp(cfg->flow, "d8") != 0;
+        if ((st = scarp_flow_accumulation_tiled(&filled, &accb, W, H, &cs, mfd, SCARP_MFD_EXPONENT,
+                                                scarp_flow_tile_side(budget / 4), &as, NULL)))
+            goto end;
+        scarp_debug("stack:   flow accumulation by %lld tiles (%lld solves, %d sweeps) at %.2f s", (long long)as.tiles,
+                    (long long)as.solves, as.sweeps, scarp_now() - t0);
+        scarp_progress_step(p, 1);
+        /* the layers in the in-memory order: dist_rivers, twi, lca, spi */
+        if (want_river_distance) {
+            if ((st = add_layer(s, "dist_rivers", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DISTANCE, dir, &li_dist))) goto end;
+            mask = scarp_malloc((size_t)N);
+            if (!mask) {
+                st = SCARP_ERR_NOMEM;
+                goto end;
+            }
+        }
+        if (derive & SCARP_DERIVE_TWI)
+            if ((st = strip_out_open(s, voids, &o[4], "twi", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir))) goto end;
+        if (derive & SCARP_DERIVE_LCA)
+            if ((st = strip_out_open(s, voids, &o[5], "lca", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir))) goto end;
+        if (derive & SCARP_DERIVE_SPI)
+            if ((st = strip_out_open(s, voids, &o[6], "spi", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DERIVED, dir))) goto end;
+        double km2 = cfg->river_threshold_km2 > 0 ? cfg->river_threshold_km2 : 1.0;
+        int64_t n_river = 0;
+        for (int64_t r0 = 0; r0 < H; r0 += S) {
+            int64_t r1 = r0 + S < H ? r0 + S : H, h0, h1, rows = r1 - r0, n = rows * W;
+            if ((st = accb.read(accb.ctx, 0, r0, W, rows, acc))) goto end;
+            if (want_river_distance) {
+                if ((st = scarp_rivers_from_accumulation(acc, n, km2 * 1e6, c))) goto end;
+                for (int64_t i = 0; i < n; i++) n_river += (mask[r0 * W + i] = c[i] == 1.0f);
+            }
+            if (!(derive & (SCARP_DERIVE_TWI | SCARP_DERIVE_SPI | SCARP_DERIVE_LCA))) continue;
+            /* slope of the filled surface: filled pits are flat, hence wet (large TWI) */
+            if ((st = read_rows_halo(&filled, W, H, r0, r1, in, &h0, &h1))) goto end;
+            scarp_cellsize view = scarp_cellsize_rows(&cs, h0), vrows = scarp_cellsize_rows(&cs, r0);
+            if ((st = scarp_slope_aspect(in, W, h1 - h0, &view, b, NULL))) goto end;
+            const float *slope = b + (r0 - h0) * W;
+            if ((st = scarp_specific_catchment_area(acc, W, rows, &vrows, acc))) goto end;
+            if (derive & SCARP_DERIVE_TWI) {
+                if ((st = scarp_twi(acc, slope, n, SCARP_MIN_TAN_SLOPE, c)) ||
+                    (st = strip_out_write(s, voids, &o[4], r0, rows, c)))
+                    goto end;
+            }
+            if (derive & SCARP_DERIVE_LCA) {
+                for (int64_t i = 0; i < n; i++) c[i] = acc[i] > 0 ? logf(acc[i]) : NAN;
+                if ((st = strip_out_write(s, voids, &o[5], r0, rows, c))) goto end;
+            }
+            if (derive & SCARP_DERIVE_SPI) {
+                if ((st = scarp_spi_ln(acc, slope, n, SCARP_MIN_TAN_SLOPE, c)) ||
+                    (st = strip_out_write(s, voids, &o[6], r0, rows, c)))
+                    goto end;
+            }
+        }
+        for (int k = 4; k < 7; k++)
+            if ((st = strip_out_commit(s, &o[k]))) goto end;
+        scarp_debug("stack:   slope of filled, sca, twi, spi by strips at %.2f s", scarp_now() - t0);
+        if (want_river_distance) {
+            if (n_river == 0) {
+                st = scarp_fail(SCARP_ERR_INPUT, "%s: no cell reaches the river threshold of %g km² (lower "
+                                "river_threshold_km2)", s->layers[dem_layer].path, km2);
+                goto end;
+            }
+            /* whole grid: the strips' buffers go first */
+            scarp_free(in), scarp_free(acc), scarp_free(a), scarp_free(b), scarp_free(c);
+            in = acc = a = b = c = NULL;
+            float *dist = scarp_malloc((size_t)N * sizeof(float));
+            if (!dist) {
+                st = SCARP_ERR_NOMEM;
+                goto end;
+            }
+            st = scarp_distance_transform(mask, W, H, &cs, dist, NULL);
+            if (!st) st = write_whole(s, voids, li_dist, dist);
+            scarp_free(dist);
+            if (st) goto end;
+        }
+    }
+    scarp_progress_step(p, 1);
+    scarp_progress_end(p);
+end:
+    for (int k = 0; k < 8; k++) scarp_raster_writer_abort(o[k].wr);
+    scarp_scratch_close(sf);
+    scarp_scratch_close(sa);
+    scarp_warped_close(dw);
+    scarp_free(in), scarp_free(acc), scarp_free(a), scarp_free(b), scarp_free(c);
+    scarp_free(mask);
+    scarp_cellsize_free(&cs);
+    scarp_gdal_cache_set(cache);
+    return st;
+}
+
 static scarp_status derive_terrain(scarp_stack *s, const scarp_config *cfg, int dem_layer, unsigned derive,
                                    int want_river_distance, const char *dir, uint8_t **voids, scarp_progress *p)
 {
     const scarp_grid *g = &s->grid;
     int64_t W = g->width, H = g->height, N = W * H;
+    const int64_t budget = cfg->memory_bytes > 0 ? cfg->memory_bytes : SCARP_DEFAULT_MEMORY;
+    if ((double)N * TERRAIN_BYTES_PER_CELL > (double)budget)
+        return derive_terrain_tiled(s, cfg, dem_layer, derive, want_river_distance, dir, voids, p);
     float *dem = NULL, *a = NULL, *b = NULL, *filled = NULL, *acc = NULL;
     uint8_t *mask = NULL;
     scarp_cellsize cs = {0};
