@@ -92,7 +92,8 @@ scarp_status scarp_scratch_write(scarp_scratch *s, int64_t col0, int64_t row0, i
                                  const float *data);
 void scarp_scratch_close(scarp_scratch *s);
 
-/* GDAL's block cache limit in bytes (process-wide): sets it and returns the previous one. */
+/* GDAL's block cache limit in bytes (process-wide): sets it (bytes >= 0) and returns the
+ * previous one; bytes < 0 only queries. */
 int64_t scarp_gdal_cache_set(int64_t bytes);
 
 /* The GDAL release in use ("3.6.2"). */

@@ -117,7 +117,7 @@ int64_t scarp_gdal_cache_set(int64_t bytes)
 {
     scarp_gdal_init();
     int64_t old = (int64_t)GDALGetCacheMax64();
-    GDALSetCacheMax64((GIntBig)bytes);
+    if (bytes >= 0) GDALSetCacheMax64((GIntBig)bytes);
     return old;
 }
 
