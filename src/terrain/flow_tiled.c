@@ -12,15 +12,14 @@
 #include "scarp/terrain.h"
 #include "scarp/terrain_tiled.h"
 #include "terrain/neighbours.h"
-#include "terrain/tiles.h"
 
 static const int DR[8] = {-1, -1, 0, 1, 1, 1, 0, -1}, DC[8] = {0, 1, 1, 1, 0, -1, -1, -1};
 #define NO_RECEIVER 8
 
 int64_t scarp_flow_tile_side(int64_t bytes)
 {
-    /* per cell: DEM window 4 + ring window 4 + acc 4 + tile buffer 4 + receivers 1 + in-degree
-     * 1 + Kahn stack 8 */
+    /* per window cell: DEM window 4 + ring window 4 + acc 4 + receivers 1 + in-degree 1 + Kahn
+     * stack 8, and the zeros of the core 4 */
     int64_t s = (int64_t)sqrt((double)bytes / 34.0);
     return s < 64 ? 64 : s;
 }
@@ -163,6 +162,80 @@ static scarp_status flow_solve(void *vctx, int64_t r0, int64_t c0, int64_t th, i
     return SCARP_OK;
 }
 
+/* Block relaxation with overlapping windows: a tile is solved on its core extended by `margin`
+ * cells on every side, its ring being the cells just outside that window as last written to
+ * the output band (0 = not solved yet: every valid cell has a positive area), and only the core
+ * is written. MFD flow that meanders along a tile border, crossing it every few cells, stays
+ * inside one window instead of costing a sweep per crossing. A changed core cell within
+ * margin + 1 of a side marks the neighbours whose windows' rings see it. */
+static scarp_status relax_overlapping(flow_ctx *x, const scarp_tile_band *out, int64_t width, int64_t height,
+                                      int64_t tile, int64_t margin, float *ring, float *acc, float *zeros,
+                                      scarp_tiled_stats *stats, scarp_progress *progress, const char *what)
+{
+    const int64_t ntx = (width + tile - 1) / tile, nty = (height + tile - 1) / tile, nt = ntx * nty;
+    uint8_t *dirty = scarp_malloc((size_t)nt);
+    scarp_status st = SCARP_OK;
+    int64_t solves = 0;
+    int sweeps = 0;
+    if (!dirty) return SCARP_ERR_NOMEM;
+    memset(dirty, 1, (size_t)nt);
+    /* the output starts at 0 everywhere ("no inflow known") */
+    for (int64_t t = 0; t < nt && !st; t++) {
+        int64_t r0 = t / ntx * tile, c0 = t % ntx * tile;
+        int64_t th = height - r0 < tile ? height - r0 : tile, tw = width - c0 < tile ? width - c0 : tile;
+        st = out->write(out->ctx, c0, r0, tw, th, zeros);
+    }
+    scarp_progress_begin(progress, what, nt);
+    for (int64_t left = nt; left > 0 && !st; sweeps++) {
+        for (int64_t q = 0; q < nt; q++) {
+            int64_t t = (sweeps & 1) ? nt - 1 - q : q, ty = t / ntx, tx = t % ntx;
+            if (!dirty[t]) continue;
+            dirty[t] = 0;
+            const int64_t r0 = ty * tile, c0 = tx * tile;
+            const int64_t r1 = r0 + tile < height ? r0 + tile : height, c1 = c0 + tile < width ? c0 + tile : width;
+            const int64_t wr0 = r0 - margin > 0 ? r0 - margin : 0, wc0 = c0 - margin > 0 ? c0 - margin : 0;
+            const int64_t wr1 = r1 + margin < height ? r1 + margin : height;
+            const int64_t wc1 = c1 + margin < width ? c1 + margin : width;
+            const int64_t wh = wr1 - wr0, ww = wc1 - wc0, RW = ww + 2;
+            /* the window and its ring as last written (the core's old values included) */
+            if ((st = out->read(out->ctx, wc0 - 1, wr0 - 1, RW, wh + 2, ring))) goto end;
+            if ((st = flow_solve(x, wr0, wc0, wh, ww, ring, acc))) goto end;
+            solves++;
+            unsigned near = 0; /* changed core cells near a side: bit 0 top, 1 bottom, 2 left, 3 right */
+            for (int64_t r = r0; r < r1; r++)
+                for (int64_t c = c0; c < c1; c++) {
+                    float nv = acc[(r - wr0) * ww + c - wc0], ov = ring[(r - wr0 + 1) * RW + c - wc0 + 1];
+                    if (!memcmp(&nv, &ov, sizeof nv)) continue;
+                    near |= (r < r0 + margin + 1) | (r >= r1 - margin - 1) << 1 | (c < c0 + margin + 1) << 2 |
+                            (unsigned)(c >= c1 - margin - 1) << 3;
+                    near |= 16; /* something changed */
+                }
+            for (int64_t r = r0; r < r1 && near; r++) /* the core back into a (th, tw) block */
+                memmove(acc + (r - r0) * (c1 - c0), acc + (r - wr0) * ww + (c0 - wc0), (size_t)(c1 - c0) * sizeof(float));
+            if (near && (st = out->write(out->ctx, c0, r0, c1 - c0, r1 - r0, acc))) goto end;
+            for (int64_t dy = -1; dy <= 1 && near; dy++)
+                for (int64_t dx = -1; dx <= 1; dx++) {
+                    int64_t y = ty + dy, xx = tx + dx;
+                    if ((!dy && !dx) || y < 0 || y >= nty || xx < 0 || xx >= ntx) continue;
+                    int vy = dy < 0 ? (near & 1) : dy > 0 ? (near >> 1 & 1) : 1;
+                    int vx = dx < 0 ? (near >> 2 & 1) : dx > 0 ? (near >> 3 & 1) : 1;
+                    if (vy && vx) dirty[y * ntx + xx] = 1;
+                }
+            if (sweeps == 0 && scarp_progress_step(progress, 1) != SCARP_OK) {
+                st = scarp_fail(SCARP_ERR_CANCELLED, "%s: cancelled", what);
+                goto end;
+            }
+        }
+        left = 0;
+        for (int64_t t = 0; t < nt; t++) left += dirty[t];
+    }
+    scarp_progress_end(progress);
+    if (stats) *stats = (scarp_tiled_stats){nt, solves, sweeps};
+end:
+    scarp_free(dirty);
+    return st;
+}
+
 scarp_status scarp_flow_accumulation_tiled(const scarp_tile_band *filled, const scarp_tile_band *acc_m2,
                                            int64_t width, int64_t height, const scarp_cellsize *cs, int mfd,
                                            double exponent, int64_t tile, scarp_tiled_stats *stats,
@@ -171,19 +244,29 @@ scarp_status scarp_flow_accumulation_tiled(const scarp_tile_band *filled, const 
     if (!filled || !acc_m2 || !cs || width <= 0 || height <= 0 || tile < 1)
         return scarp_fail(SCARP_ERR_USAGE, "scarp_flow_accumulation_tiled: empty DEM or tile");
     if (!(exponent > 0.0)) exponent = SCARP_MFD_EXPONENT;
-    const int64_t Tw = tile < width ? tile : width, Th = tile < height ? tile : height;
+    /* `tile` is the side of the window: a core of 4/5 of it and margins of 1/10 */
+    int64_t margin = tile / 10, core = tile - 2 * margin;
+    if (core < 1) core = 1, margin = 0;
+    const int64_t Tw = (core + 2 * margin < width ? core + 2 * margin : width);
+    const int64_t Th = (core + 2 * margin < height ? core + 2 * margin : height);
     flow_ctx x = {.filled = filled, .cs = cs, .height = height, .mfd = mfd, .pexp = (float)exponent};
     x.z = scarp_malloc((size_t)((Tw + 4) * (Th + 4)) * sizeof(float));
     x.recv = scarp_malloc((size_t)((Tw + 2) * (Th + 2)));
     x.indeg = scarp_malloc((size_t)(Tw * Th));
     x.stack = scarp_malloc((size_t)(Tw * Th) * sizeof(int64_t));
+    float *ring = scarp_malloc((size_t)((Tw + 2) * (Th + 2)) * sizeof(float));
+    float *acc = scarp_malloc((size_t)(Tw * Th) * sizeof(float));
+    float *zeros = scarp_calloc((size_t)(core * core), sizeof(float));
     scarp_status st = SCARP_ERR_NOMEM;
-    if (x.z && x.recv && x.indeg && x.stack)
-        st = scarp__tiles_relax(width, height, tile, 0.0f, flow_solve, &x, acc_m2, stats, progress,
-                                mfd ? "flow accumulation MFD (tiled)" : "flow accumulation D8 (tiled)");
+    if (x.z && x.recv && x.indeg && x.stack && ring && acc && zeros)
+        st = relax_overlapping(&x, acc_m2, width, height, core, margin, ring, acc, zeros, stats, progress,
+                               mfd ? "flow accumulation MFD (tiled)" : "flow accumulation D8 (tiled)");
     scarp_free(x.z);
     scarp_free(x.recv);
     scarp_free(x.indeg);
     scarp_free(x.stack);
+    scarp_free(ring);
+    scarp_free(acc);
+    scarp_free(zeros);
     return st;
 }
