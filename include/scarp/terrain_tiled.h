@@ -3,7 +3,7 @@
  * (a GDAL raster on disk in the layer stack, an array in tests: this module never opens a
  * file), so the memory is O(tile²) plus O(perimeter) edge values, whatever the grid size.
  *
- * Method (both functions): block relaxation. A tile is solved in memory given the values of
+ * Depression filling: block relaxation. A tile is solved in memory given the values of
  * the ring of cells around it (the edge rows and columns of its neighbour tiles, kept in
  * memory: 2·(tiles across)·height + 2·(tiles down)·width floats). When a solve changes the
  * tile's own edge cells its 8 neighbours are marked for another solve; sweeps alternate
@@ -25,12 +25,14 @@
  * every tile changes; a depression spanning k tiles in a row needs up to k + 1).
  *
  * Flow accumulation (D8, MFD) on the filled DEM: the same receivers and fractions as flow.c
- * (Freeman 1991, O'Callaghan & Mark 1984). A tile's solve adds the inflow of its ring cells
- * (their accumulation from the neighbour tile × their fraction to the tile cell, computed from
- * the DEM with a 2-cell halo) to the cells' own areas and accumulates inside the tile in
- * Kahn's order; the donor graph is acyclic, so the ring values settle after at most (number
- * of tile borders crossed by a flow path + 1) sweeps. Only the order of the float additions
- * at a cell differs from the in-memory pass (in-tile donors first or last), so:
+ * (Freeman 1991, O'Callaghan & Mark 1984), the same relaxation with overlapping windows: a
+ * tile is solved on its core plus a margin of a tenth of `tile` on every side (the DEM read
+ * with a 2-cell halo: ring cells' fractions need their own neighbours), the ring being the
+ * cells around that window as last written to the output (0 before: every valid cell has a
+ * positive area); only the core is written. The window's own cells start from their areas,
+ * the ring's inflow is added, then Kahn's order inside. The donor graph is acyclic, so the
+ * values settle; the margin keeps MFD flow that meanders along a tile border inside one solve.
+ * Only the order of the float additions at a cell differs from the in-memory pass, so:
  *   |tiled - in memory| <= 20 · u · (L(c) + 1) · acc(c), u = 2^-24,
  * L(c) the number of cells on the longest flow path ending in c: a float sum of <= 9 terms
  * in any order has relative error <= 8u (γ_8), the MFD share acc/sum·w adds 2u, and a
@@ -74,14 +76,15 @@ typedef struct {
 int64_t scarp_fill_tile_side(int64_t bytes);
 int64_t scarp_flow_tile_side(int64_t bytes);
 
-/* Depression filling by tiles (see above). dem and out must be different bands; out is
- * written tile by tile (and tiles rewritten until the sweeps settle). */
+/* Depression filling by tiles of tile × tile cells (see above). dem and out must be different
+ * bands; out is written tile by tile (and tiles rewritten until the sweeps settle). */
 scarp_status scarp_fill_depressions_tiled(const scarp_tile_band *dem, const scarp_tile_band *out, int64_t width,
                                           int64_t height, int64_t tile, int epsilon, scarp_tiled_stats *stats,
                                           scarp_progress *progress);
 
-/* Flow accumulation by tiles, as scarp_flow_accumulation_d8 (mfd = 0) or _mfd (mfd = 1,
- * exponent as there). filled: the epsilon-filled DEM; acc_m2 is written. */
+/* Flow accumulation by windows of at most tile × tile cells (cores of 4/5 of it), as
+ * scarp_flow_accumulation_d8 (mfd = 0) or _mfd (mfd = 1, exponent as there). filled: the
+ * epsilon-filled DEM; acc_m2 is written (and read back: it must be a read-write band). */
 scarp_status scarp_flow_accumulation_tiled(const scarp_tile_band *filled, const scarp_tile_band *acc_m2,
                                            int64_t width, int64_t height, const scarp_cellsize *cs, int mfd,
                                            double exponent, int64_t tile, scarp_tiled_stats *stats,
