@@ -3,7 +3,8 @@
  * (epsilon 0 and 1, on flats and integer heights too; F0 <= filled with a strictly descending
  * path from every cell), D8 and MFD flow accumulation within
  * the derived float tolerance, TWI and ln SPI likewise; on synthetic DEMs whose depressions
- * and nodata holes cross tiles of odd sizes (17, 23) and on the real DEMs of ../shared/data. */
+ * and nodata holes cross tiles of odd sizes (17, 23) and on the real DEMs of ../shared/data;
+ * the distance transform by strips byte for byte. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,11 +309,48 @@ static void test_real_dems(void)
     }
 }
 
+/* The distance transform by strips (any strip height) equals the whole-grid one byte for
+ * byte, also with rows of different dx and dy (a geographic grid). */
+static void test_distance_rows(void)
+{
+    const int64_t w = 131, h = 97, n = w * h;
+    uint8_t *mask = scarp_calloc((size_t)n, 1);
+    float *whole = alloc_f(n), *rowof = alloc_f(n), *strips = alloc_f(n);
+    uint64_t s = 99;
+    for (int k = 0; k < 40; k++) mask[(int64_t)(unif(&s) * n)] = 1;
+    for (int64_t c = 10; c < 90; c++) mask[(40 + c / 3) * w + c] = 1; /* a "river" */
+    scarp_cellsize cs;
+    CHECK_OK(scarp_cellsize_uniform(&cs, h, 30.0, 30.0));
+    for (int64_t r = 0; r < h; r++) cs.dx_row[r] = 25.0 + 0.1 * r, cs.dy_row[r] = 30.0 + 0.01 * r;
+    CHECK_OK(scarp_distance_transform(mask, w, h, &cs, whole, NULL));
+    static const int64_t heights[] = {1, 7, 17, 97, 200};
+    for (size_t k = 0; k < sizeof heights / sizeof heights[0]; k++) {
+        const int64_t S = heights[k];
+        scarp_distance_rows d;
+        CHECK_OK(scarp_distance_rows_init(&d, w, h, &cs));
+        for (int64_t r0 = 0; r0 < h; r0 += S)
+            scarp_distance_rows_down(&d, r0, r0 + S < h ? r0 + S : h, mask + r0 * w, rowof + r0 * w);
+        for (int64_t q = (h + S - 1) / S - 1; q >= 0; q--) {
+            int64_t r0 = q * S;
+            scarp_distance_rows_up(&d, r0, r0 + S < h ? r0 + S : h, mask + r0 * w, rowof + r0 * w);
+        }
+        for (int64_t r0 = 0; r0 < h; r0 += S)
+            scarp_distance_rows_finish(&d, r0, r0 + S < h ? r0 + S : h, rowof + r0 * w, strips + r0 * w);
+        scarp_distance_rows_free(&d);
+        int64_t diff = count_diff(whole, strips, n);
+        fprintf(stderr, "  distance by strips of %3lld rows: %lld cells differ\n", (long long)S, (long long)diff);
+        CHECK_EQ_INT(diff, 0);
+    }
+    scarp_cellsize_free(&cs);
+    scarp_free(mask), scarp_free(whole), scarp_free(rowof), scarp_free(strips);
+}
+
 int main(void)
 {
     RUN(test_fill_synthetic);
     RUN(test_fill_ties);
     RUN(test_flow_synthetic);
     RUN(test_real_dems);
+    RUN(test_distance_rows);
     return check_summary();
 }

@@ -90,6 +90,26 @@ scarp_status scarp_flow_accumulation_tiled(const scarp_tile_band *filled, const 
                                            double exponent, int64_t tile, scarp_tiled_stats *stats,
                                            scarp_progress *progress);
 
+/* scarp_distance_transform by strips of rows, byte-identical to it (the same expressions):
+ *   init; down over every strip top to bottom (row_of := nearest feature row above, as
+ *   floats, -1 none); up over every strip bottom to top (row_of updated in place with the
+ *   nearest row below when closer); finish over strips in any order (row_of → dist_m).
+ * The caller keeps row_of between the passes (a scratch raster: 4 bytes per cell on disk)
+ * and checks that the mask has a feature. Memory: O(width · threads + height).
+ *   mask, row_of, dist_m: (r1 - r0, width) */
+typedef struct {
+    int64_t width, height;
+    const scarp_cellsize *cs;
+    int nthreads;
+    double *ypos, *f, *d, *zb;
+    int64_t *nearest, *v;
+} scarp_distance_rows;
+scarp_status scarp_distance_rows_init(scarp_distance_rows *d, int64_t width, int64_t height, const scarp_cellsize *cs);
+void scarp_distance_rows_down(scarp_distance_rows *d, int64_t r0, int64_t r1, const uint8_t *mask, float *row_of);
+void scarp_distance_rows_up(scarp_distance_rows *d, int64_t r0, int64_t r1, const uint8_t *mask, float *row_of);
+void scarp_distance_rows_finish(scarp_distance_rows *d, int64_t r0, int64_t r1, const float *row_of, float *dist_m);
+void scarp_distance_rows_free(scarp_distance_rows *d);
+
 /* The rows [row0, row0 + n) of a cell size as a cell size of its own (no copy): strips of a
  * grid run the whole-grid 3×3 functions of terrain.h with a one-row halo. */
 static inline scarp_cellsize scarp_cellsize_rows(const scarp_cellsize *cs, int64_t row0)

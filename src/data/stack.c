@@ -526,8 +526,8 @@ static scarp_status strip_layer_write(scarp_stack *s, uint8_t **voids, strip_wor
  * rows with a one-row halo (the same functions on the same 3×3 windows: identical values);
  * filling and flow accumulation by tiles (terrain_tiled.h: identical fill, D8 identical where
  * its sums are exact, MFD within a float tolerance) into scratch rasters in the stack folder;
- * slope of the filled DEM, SCA, TWI, ln a and ln SPI by strips. The distance to derived
- * rivers still runs on the whole grid (a byte mask and a float raster: 5 bytes per cell). */
+ * slope of the filled DEM, SCA, TWI, ln a, ln SPI and the distance to derived rivers by
+ * strips (identical values). */
 static scarp_status derive_terrain_tiled(scarp_stack *s, const scarp_config *cfg, int dem_layer, unsigned derive,
                                          int want_river_distance, const char *dir, uint8_t **voids,
                                          scarp_progress *p)
@@ -562,6 +562,7 @@ static scarp_status derive_terrain_tiled(scarp_stack *s, const scarp_config *cfg
     scarp_scratch *sf = NULL, *sa = NULL;
     uint8_t *mask = NULL;
     scarp_cellsize cs = {0};
+    scarp_distance_rows drows = {0};
     scarp_align_info info;
     char path[SCARP_PATH_MAX];
     double t0 = scarp_now();
@@ -611,43 +612,69 @@ static scarp_status derive_terrain_tiled(scarp_stack *s, const scarp_config *cfg
                     (long long)as.tiles, (long long)as.solves, as.sweeps, scarp_now() - t0,
                     (long long)(scarp_rss_bytes() >> 20));
         scarp_progress_step(p, 1);
+        int li_dist = -1;
+        if (want_river_distance &&
+            (st = add_layer(s, "dist_rivers", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DISTANCE, dir, &li_dist)))
+            goto end;
+        for (int k = T_TWI; k <= T_SPI; k++)
+            if ((derive & TILED_OUT[k].flag) && (st = strip_layer_write(s, voids, &x, k, S, dir))) goto end;
+        scarp_debug("stack:   slope of filled, sca, twi, lca, spi by strips at %.2f s", scarp_now() - t0);
         if (want_river_distance) {
-            int li;
+            /* the exact distance transform by strips (terrain_tiled.h); the nearest feature row
+             * of each cell waits in the filled DEM's scratch raster, no longer needed */
             double km2 = cfg->river_threshold_km2 > 0 ? cfg->river_threshold_km2 : 1.0;
-            if ((st = add_layer(s, "dist_rivers", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DISTANCE, dir, &li))) goto end;
-            mask = scarp_malloc((size_t)N);
+            int64_t n_river = 0;
+            mask = scarp_malloc((size_t)(S * W));
             if (!mask) {
                 st = SCARP_ERR_NOMEM;
                 goto end;
             }
-            int64_t n_river = 0;
-            for (int64_t r0 = 0; r0 < H; r0 += S) {
-                int64_t rows = r0 + S < H ? S : H - r0, n = rows * W;
-                if ((st = accb.read(accb.ctx, 0, r0, W, rows, x.sca)) ||
-                    (st = scarp_rivers_from_accumulation(x.sca, n, km2 * 1e6, x.a)))
-                    goto end;
-                for (int64_t i = 0; i < n; i++) n_river += (mask[r0 * W + i] = x.a[i] == 1.0f);
+            if ((st = scarp_distance_rows_init(&drows, W, H, &cs))) goto end;
+            for (int pass = 0; pass < 3; pass++) {
+                strip_out o = {0};
+                if (pass == 2) {
+                    if (n_river == 0) {
+                        st = scarp_fail(SCARP_ERR_INPUT, "%s: no cell reaches the river threshold of %g km² (lower "
+                                        "river_threshold_km2)", s->layers[dem_layer].path, km2);
+                        goto end;
+                    }
+                    o.li = li_dist;
+                    acc_init(&o.acc, 0);
+                    scarp_raster_meta meta = {.description = "dist_rivers", .fast = 1, .threads = omp_get_max_threads()};
+                    if ((st = voids_alloc(voids, li_dist, N)) ||
+                        (st = scarp_raster_writer_open(&o.wr, s->layers[li_dist].path, g, SCARP_OUT_FLOAT32, &meta)))
+                        goto end;
+                }
+                const int64_t nstrips = (H + S - 1) / S;
+                for (int64_t q = 0; q < nstrips && !st; q++) {
+                    int64_t r0 = (pass == 1 ? nstrips - 1 - q : q) * S, r1 = r0 + S < H ? r0 + S : H;
+                    int64_t rows = r1 - r0, n = rows * W;
+                    if (pass < 2) {
+                        if ((st = accb.read(accb.ctx, 0, r0, W, rows, x.sca)) ||
+                            (st = scarp_rivers_from_accumulation(x.sca, n, km2 * 1e6, x.a)))
+                            break;
+                        for (int64_t i = 0; i < n; i++) mask[i] = x.a[i] == 1.0f;
+                    }
+                    if (pass == 0) {
+                        for (int64_t i = 0; i < n; i++) n_river += mask[i];
+                        scarp_distance_rows_down(&drows, r0, r1, mask, x.b);
+                        st = filled.write(filled.ctx, 0, r0, W, rows, x.b);
+                    } else if (pass == 1) {
+                        if (!(st = filled.read(filled.ctx, 0, r0, W, rows, x.b))) {
+                            scarp_distance_rows_up(&drows, r0, r1, mask, x.b);
+                            st = filled.write(filled.ctx, 0, r0, W, rows, x.b);
+                        }
+                    } else if (!(st = filled.read(filled.ctx, 0, r0, W, rows, x.b))) {
+                        scarp_distance_rows_finish(&drows, r0, r1, x.b, x.a);
+                        st = strip_out_write(s, voids, &o, r0, rows, x.a);
+                    }
+                }
+                if (!st && pass == 2) st = strip_out_commit(s, &o);
+                scarp_raster_writer_abort(o.wr);
+                if (st) goto end;
             }
-            if (n_river == 0) {
-                st = scarp_fail(SCARP_ERR_INPUT, "%s: no cell reaches the river threshold of %g km² (lower "
-                                "river_threshold_km2)", s->layers[dem_layer].path, km2);
-                goto end;
-            }
-            float *dist = scarp_malloc((size_t)N * sizeof(float));
-            if (!dist) {
-                st = SCARP_ERR_NOMEM;
-                goto end;
-            }
-            st = scarp_distance_transform(mask, W, H, &cs, dist, NULL);
-            if (!st) st = write_whole(s, voids, li, dist);
-            scarp_free(dist);
-            scarp_free(mask);
-            mask = NULL;
-            if (st) goto end;
+            scarp_debug("stack:   distance to derived rivers by strips at %.2f s", scarp_now() - t0);
         }
-        for (int k = T_TWI; k <= T_SPI; k++)
-            if ((derive & TILED_OUT[k].flag) && (st = strip_layer_write(s, voids, &x, k, S, dir))) goto end;
-        scarp_debug("stack:   slope of filled, sca, twi, lca, spi by strips at %.2f s", scarp_now() - t0);
     }
     scarp_progress_step(p, 1);
     scarp_progress_end(p);
@@ -657,6 +684,7 @@ end:
     scarp_warped_close(dw);
     scarp_free(x.in), scarp_free(x.a), scarp_free(x.b), scarp_free(x.sca);
     scarp_free(mask);
+    scarp_distance_rows_free(&drows);
     scarp_cellsize_free(&cs);
     scarp_gdal_cache_set(cache);
     return st;
