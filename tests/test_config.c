@@ -187,6 +187,32 @@ static void test_grid_by_extent(void)
     CHECK_NEAR(c.grid_extent[3], 6000, 0);
 }
 
+/* [project] memory: megabytes, or K/M/G/T (powers of 1024), default 2G, at least 1M. */
+static void test_memory(void)
+{
+    static scarp_config c;
+    char path[512];
+    static const struct {
+        const char *text;
+        int64_t bytes;
+    } ok[] = {{"512", (int64_t)512 << 20}, {"256M", (int64_t)256 << 20}, {"2G", (int64_t)2 << 30},
+              {"1.5GiB", (int64_t)3 << 29}, {"4096 kb", (int64_t)4 << 20}, {"1T", (int64_t)1 << 40}};
+    scarp_config_defaults(&c);
+    CHECK_EQ_INT(c.memory_bytes, (int64_t)2 << 30);
+    for (size_t k = 0; k < sizeof ok / sizeof ok[0]; k++) {
+        char text[128];
+        snprintf(text, sizeof text, "[project]\nmemory = %s\n", ok[k].text);
+        write_ini("mem.ini", text, path, sizeof path);
+        scarp_config_defaults(&c);
+        CHECK_OK(scarp_config_load(&c, path));
+        CHECK_EQ_INT(c.memory_bytes, ok[k].bytes);
+    }
+    expect_error("[project]\nmemory = lots\n", "%s:2: 'memory' must be a size of at least 1M");
+    expect_error("[project]\nmemory = 2X\n", "%s:2: 'memory' must be a size of at least 1M");
+    expect_error("[project]\nmemory = 100K\n", "%s:2: 'memory' must be a size of at least 1M");
+    expect_error("[project]\nmemory = -5\n", "%s:2: 'memory' must be a size of at least 1M");
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/scarp_test_config_%d", (int)getpid());
@@ -196,6 +222,7 @@ int main(void)
     RUN(test_errors);
     RUN(test_missing_file);
     RUN(test_grid_by_extent);
+    RUN(test_memory);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd)) fprintf(stderr, "cannot remove %s\n", dir);

@@ -2,6 +2,7 @@
  * failures (scarp_alloc_fail_after) and hot paths can be audited for malloc. */
 #ifndef SCARP_ALLOC_H
 #define SCARP_ALLOC_H
+#include <stdint.h>
 #include <stddef.h>
 
 /* malloc/calloc/realloc twins; on failure they set a SCARP_ERR_NOMEM message naming
@@ -19,5 +20,9 @@ void scarp_free_aligned(void *ptr);
 /* Test hook: the n-th allocation from now fails (n = 0 fails the next one);
  * a negative n disables injection. Process-wide, not thread-safe: tests only. */
 void scarp_alloc_fail_after(long n);
+
+/* The resident set size of this process now, in bytes (Linux /proc/self/statm); 0 when
+ * unknown. For budgets (`[project] memory`) and debug lines, not for accounting. */
+int64_t scarp_rss_bytes(void);
 
 #endif

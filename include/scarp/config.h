@@ -24,6 +24,9 @@ enum {
     SCARP_DERIVE_LCA = 1 << 6        /* ln of the specific catchment area (m), the contributing area per unit contour */
 };
 
+/* [project] memory default: 2 GiB */
+#define SCARP_DEFAULT_MEMORY ((int64_t)2 << 30)
+
 typedef struct {
     char name[64];             /* the section suffix: [layer.NAME] */
     char path[SCARP_PATH_MAX]; /* resolved */
@@ -45,6 +48,7 @@ typedef struct {
     int threads;                      /* 0 = all cores */
     char task[16];                    /* "susceptibility" (default) | "hazard" (issue 15) */
     char truth[SCARP_PATH_MAX];       /* synthetic truth (truth.json of `scarp synth`), "" = none */
+    int64_t memory_bytes;             /* budget of the terrain chain of `prepare`, default 2 GiB */
 
     /* [grid] */
     char grid_reference[64];          /* layer name, default "dem"; "" when crs/extent given */

@@ -80,6 +80,22 @@ scarp_status scarp_raster_writer_commit(scarp_raster_writer *wr);
 /* Abandons the output: closes and deletes the partial file. Frees wr. Accepts NULL. */
 void scarp_raster_writer_abort(scarp_raster_writer *wr);
 
+/* A float32 scratch raster on disk for intermediate products larger than memory (the tiled
+ * terrain chain): an uncompressed GeoTIFF in 256² blocks, read and written by windows in any
+ * order. NaN is stored as is. Reads of cells outside the grid give NaN; writes must lie inside.
+ * scarp_scratch_close deletes the file. Not thread-safe per handle. */
+typedef struct scarp_scratch scarp_scratch;
+scarp_status scarp_scratch_create(scarp_scratch **s, const char *path, const scarp_grid *grid);
+scarp_status scarp_scratch_read(scarp_scratch *s, int64_t col0, int64_t row0, int64_t width, int64_t height,
+                                float *out);
+scarp_status scarp_scratch_write(scarp_scratch *s, int64_t col0, int64_t row0, int64_t width, int64_t height,
+                                 const float *data);
+void scarp_scratch_close(scarp_scratch *s);
+
+/* GDAL's block cache limit in bytes (process-wide): sets it (bytes >= 0) and returns the
+ * previous one; bytes < 0 only queries. */
+int64_t scarp_gdal_cache_set(int64_t bytes);
+
 /* The GDAL release in use ("3.6.2"). */
 const char *scarp_gdal_version(void);
 

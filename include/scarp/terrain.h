@@ -45,7 +45,10 @@ scarp_status scarp_curvature(const float *dem, int64_t width, int64_t height, co
  * grid edge or next to a NaN cell (water leaves the DEM there). With epsilon = 0 every pit
  * is raised to its spill level (flats stay flat); with epsilon = 1 each flooded cell is raised
  * to the next float above the cell that flooded it (nextafterf), so every valid cell has a
- * strictly descending path to a seed. Ties in the queue are popped oldest-first. NaN cells
+ * strictly descending path to a seed: the result is the least surface with
+ * G = max(dem, nextafterf(min of the neighbours' G)) off the seeds (cells are popped strictly
+ * in height order, ties oldest-first), which does not depend on the order of the queue, so
+ * scarp_fill_depressions_tiled (terrain_tiled.h) gives the same bytes. NaN cells
  * stay NaN. out may equal dem (in place). Single-threaded (the algorithm is sequential).
  *   dem, out: (height, width) */
 scarp_status scarp_fill_depressions(const float *dem, int64_t width, int64_t height, int epsilon, float *out,

@@ -1,4 +1,6 @@
 /* alloc.c — the single allocation door, with failure injection for tests. */
+#include <stdio.h>
+#include <unistd.h>
 #include "scarp/alloc.h"
 #include "scarp/status.h"
 
@@ -66,3 +68,14 @@ void *scarp_malloc_aligned(size_t bytes)
 }
 
 void scarp_free_aligned(void *ptr) { free(ptr); }
+
+int64_t scarp_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    long long pages_total = 0, pages_resident = 0;
+    int ok = fscanf(f, "%lld %lld", &pages_total, &pages_resident) == 2;
+    fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    return ok && page > 0 ? (int64_t)pages_resident * page : 0;
+}

@@ -13,11 +13,15 @@
 #include "scarp/progress.h"
 #include "scarp/raster.h"
 #include "scarp/terrain.h"
+#include "scarp/terrain_tiled.h"
 #include "scarp/vector.h"
 #include "preflight.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -358,7 +362,7 @@ end:
     return st;
 }
 
-/* ---- phase 2: DEM derivatives (whole DEM in memory) ---- */
+/* ---- phase 2: DEM derivatives (whole DEM in memory when it fits the budget) ---- */
 
 static scarp_status write_whole(scarp_stack *s, uint8_t **voids, int li, const float *data)
 {
@@ -378,11 +382,322 @@ static scarp_status write_whole(scarp_stack *s, uint8_t **voids, int li, const f
     return acc_finish(&acc, L);
 }
 
+/* ---- phase 2 within a memory budget: tiles and strips through scratch rasters ---- */
+
+/* Bytes per cell of the in-memory chain below: the DEM and two work rasters (12), the fill's
+ * closed bytes and open set (1 + up to 16 for the cells queued at once, a few in practice),
+ * the flow's receivers, in-degrees and stack, the river mask. 20 is what `/usr/bin/time -v
+ * scarp prepare` measures on the 4000² synthetic study (docs/BENCHMARKS.md). */
+#define TERRAIN_BYTES_PER_CELL 20.0
+
+/* An output layer written strip by strip: its statistics, voids and block writer. */
+typedef struct {
+    int li;
+    layer_acc acc;
+    scarp_raster_writer *wr;
+} strip_out;
+
+static scarp_status strip_out_open(scarp_stack *s, uint8_t **voids, strip_out *o, const char *name,
+                                   scarp_layer_kind kind, scarp_layer_source src, const char *dir)
+{
+    scarp_status st = add_layer(s, name, kind, src, dir, &o->li);
+    if (st) return st;
+    acc_init(&o->acc, kind == SCARP_KIND_CATEGORICAL);
+    if ((st = voids_alloc(voids, o->li, scarp_grid_cells(&s->grid)))) return st;
+    scarp_raster_meta meta = {.description = s->layers[o->li].name, .fast = 1, .threads = omp_get_max_threads()};
+    return scarp_raster_writer_open(&o->wr, s->layers[o->li].path, &s->grid, SCARP_OUT_FLOAT32, &meta);
+}
+
+static scarp_status strip_out_write(scarp_stack *s, uint8_t **voids, strip_out *o, int64_t row0, int64_t rows,
+                                    const float *v)
+{
+    if (!o->wr) return SCARP_OK;
+    const int64_t W = s->grid.width;
+    scarp_status st = acc_add(&o->acc, v, (size_t)(rows * W), s->layers[o->li].name);
+    if (st) return st;
+    voids_mark(voids[o->li], row0 * W, v, rows * W);
+    return scarp_raster_writer_write(o->wr, 0, row0, W, rows, v);
+}
+
+static scarp_status strip_out_commit(scarp_stack *s, strip_out *o)
+{
+    if (!o->wr) return SCARP_OK;
+    scarp_stack_layer *L = &s->layers[o->li];
+    if (o->acc.n == 0) return scarp_fail(SCARP_ERR_INPUT, "layer %s: no valid cell on the grid", L->name);
+    scarp_status st = scarp_raster_writer_commit(o->wr);
+    o->wr = NULL;
+    return st ? st : acc_finish(&o->acc, L);
+}
+
+static scarp_status band_warped_read(void *ctx, int64_t col0, int64_t row0, int64_t w, int64_t h, float *out)
+{
+    return scarp_warped_read(ctx, col0, row0, w, h, out);
+}
+static scarp_status band_scratch_read(void *ctx, int64_t col0, int64_t row0, int64_t w, int64_t h, float *out)
+{
+    return scarp_scratch_read(ctx, col0, row0, w, h, out);
+}
+static scarp_status band_scratch_write(void *ctx, int64_t col0, int64_t row0, int64_t w, int64_t h, const float *d)
+{
+    return scarp_scratch_write(ctx, col0, row0, w, h, d);
+}
+
+/* Rows [r0, r1) of a band with the one-row halo the 3×3 stencils need, clipped to the grid
+ * (the grid edge keeps its own policy): reads rows [*h0, *h1) into buf. */
+static scarp_status read_rows_halo(const scarp_tile_band *b, int64_t W, int64_t H, int64_t r0, int64_t r1,
+                                   float *buf, int64_t *h0, int64_t *h1)
+{
+    *h0 = r0 > 0 ? r0 - 1 : 0;
+    *h1 = r1 < H ? r1 + 1 : H;
+    return b->read(b->ctx, 0, *h0, W, *h1 - *h0, buf);
+}
+
+/* The strip layers of the tiled chain, in the stack's layer order (dist_rivers, when derived,
+ * goes between profile_curvature and twi as in the in-memory path). */
+enum { T_SLOPE, T_ASPECT, T_PLAN, T_PROFILE, T_TWI, T_LCA, T_SPI, T_N };
+static const struct {
+    const char *name;
+    scarp_layer_kind kind;
+    unsigned flag;
+} TILED_OUT[T_N] = {
+    {"slope", SCARP_KIND_CONTINUOUS, SCARP_DERIVE_SLOPE},
+    {"aspect", SCARP_KIND_CIRCULAR, SCARP_DERIVE_ASPECT},
+    {"plan_curvature", SCARP_KIND_CONTINUOUS, SCARP_DERIVE_CURVATURE},
+    {"profile_curvature", SCARP_KIND_CONTINUOUS, SCARP_DERIVE_CURVATURE},
+    {"twi", SCARP_KIND_CONTINUOUS, SCARP_DERIVE_TWI},
+    {"lca", SCARP_KIND_CONTINUOUS, SCARP_DERIVE_LCA},
+    {"spi", SCARP_KIND_CONTINUOUS, SCARP_DERIVE_SPI},
+};
+
+/* Work buffers of one strip of S rows: in, a, b: (S+2, W); acc: (S, W). */
+typedef struct {
+    const scarp_tile_band *dem, *filled, *acc;
+    const scarp_cellsize *cs;
+    int64_t W, H;
+    float *in, *a, *b, *sca;
+} strip_work;
+
+/* Layer k of rows [r0, r1): a pointer to (r1 - r0, W) values inside the work buffers. */
+static scarp_status strip_layer(strip_work *x, int k, int64_t r0, int64_t r1, const float **out)
+{
+    const int64_t W = x->W, rows = r1 - r0, n = rows * W;
+    int64_t h0, h1;
+    scarp_status st;
+    if (k <= T_PROFILE) { /* the same 3×3 functions on the strip and its halo rows */
+        if ((st = read_rows_halo(x->dem, W, x->H, r0, r1, x->in, &h0, &h1))) return st;
+        scarp_cellsize view = scarp_cellsize_rows(x->cs, h0);
+        st = k <= T_ASPECT ? scarp_slope_aspect(x->in, W, h1 - h0, &view, x->a, x->b)
+                           : scarp_curvature(x->in, W, h1 - h0, &view, x->a, x->b);
+        *out = ((k == T_SLOPE || k == T_PLAN) ? x->a : x->b) + (r0 - h0) * W;
+        return st;
+    }
+    /* slope of the filled surface (filled pits are flat, hence wet: large TWI) and SCA */
+    if ((st = x->acc->read(x->acc->ctx, 0, r0, W, rows, x->sca))) return st;
+    if ((st = read_rows_halo(x->filled, W, x->H, r0, r1, x->in, &h0, &h1))) return st;
+    scarp_cellsize view = scarp_cellsize_rows(x->cs, h0), vrows = scarp_cellsize_rows(x->cs, r0);
+    if ((st = scarp_slope_aspect(x->in, W, h1 - h0, &view, x->b, NULL))) return st;
+    const float *slope = x->b + (r0 - h0) * W;
+    if ((st = scarp_specific_catchment_area(x->sca, W, rows, &vrows, x->sca))) return st;
+    if (k == T_TWI) st = scarp_twi(x->sca, slope, n, SCARP_MIN_TAN_SLOPE, x->a);
+    else if (k == T_SPI) st = scarp_spi_ln(x->sca, slope, n, SCARP_MIN_TAN_SLOPE, x->a);
+    else /* ln a: the contributing-area factor of TWI and SPI alone (sperrorest's "log.carea") */
+        for (int64_t i = 0; i < n; i++) x->a[i] = x->sca[i] > 0 ? logf(x->sca[i]) : NAN;
+    *out = x->a;
+    return st;
+}
+
+/* Writes layer k by strips, one layer at a time (one writer's partial blocks in the cache). */
+static scarp_status strip_layer_write(scarp_stack *s, uint8_t **voids, strip_work *x, int k, int64_t S,
+                                      const char *dir)
+{
+    strip_out o = {0};
+    scarp_status st = strip_out_open(s, voids, &o, TILED_OUT[k].name, TILED_OUT[k].kind, SCARP_SOURCE_DERIVED, dir);
+    for (int64_t r0 = 0; r0 < x->H && !st; r0 += S) {
+        int64_t r1 = r0 + S < x->H ? r0 + S : x->H;
+        const float *v = NULL;
+        if (!(st = strip_layer(x, k, r0, r1, &v))) st = strip_out_write(s, voids, &o, r0, r1 - r0, v);
+    }
+    if (!st) st = strip_out_commit(s, &o);
+    scarp_raster_writer_abort(o.wr);
+    return st;
+}
+
+/* The chain of derive_terrain within the budget: slope, aspect and curvature by strips of
+ * rows with a one-row halo (the same functions on the same 3×3 windows: identical values);
+ * filling and flow accumulation by tiles (terrain_tiled.h: identical fill, D8 identical where
+ * its sums are exact, MFD within a float tolerance) into scratch rasters in the stack folder;
+ * slope of the filled DEM, SCA, TWI, ln a, ln SPI and the distance to derived rivers by
+ * strips (identical values). */
+static scarp_status derive_terrain_tiled(scarp_stack *s, const scarp_config *cfg, int dem_layer, unsigned derive,
+                                         int want_river_distance, const char *dir, uint8_t **voids,
+                                         scarp_progress *p)
+{
+    const scarp_grid *g = &s->grid;
+    const int64_t W = g->width, H = g->height, N = W * H;
+    const int64_t budget = cfg->memory_bytes > 0 ? cfg->memory_bytes : SCARP_DEFAULT_MEMORY;
+    int n_out = 0;
+    for (int k = 0; k < T_N; k++) n_out += (derive & TILED_OUT[k].flag) != 0;
+    /* Part of the budget is taken already (libraries, the stack's void masks) or will be (the
+     * void masks of these layers, one writer's row of 256-row blocks in GDAL's cache); of the
+     * rest, a quarter each for the cache beyond that row, the tile solves and the strips, and a
+     * quarter of headroom (edge values, compression threads, allocator slack). */
+    const int64_t block_row = W * 256 * (int64_t)sizeof(float);
+#ifdef __GLIBC__
+    malloc_trim(0); /* what the warping freed goes back to the system before the budget is measured */
+#endif
+    int64_t avail = budget - scarp_rss_bytes() - (int64_t)n_out * ((N + 7) / 8) - block_row;
+    if (avail < ((int64_t)8 << 20)) {
+        scarp_warn("[project] memory = %lld MB leaves %lld MB beyond what the process holds: the terrain chain "
+                   "runs in 8 MB and may exceed it", (long long)(budget >> 20), (long long)(avail >> 20));
+        avail = (int64_t)8 << 20;
+    }
+    int64_t cache = scarp_gdal_cache_set(-1);
+    scarp_gdal_cache_set(cache < block_row + avail / 4 ? cache : block_row + avail / 4);
+    /* strips: 4 buffers of S + 2 rows */
+    int64_t S = avail / 4 / (16 * W) - 2;
+    if (S >= 256) S -= S % 256; /* whole block rows of the writers */
+    if (S < 1) S = 1;
+    if (S > H) S = H;
+    scarp_warped *dw = NULL;
+    scarp_scratch *sf = NULL, *sa = NULL;
+    uint8_t *mask = NULL;
+    scarp_cellsize cs = {0};
+    scarp_distance_rows drows = {0};
+    scarp_align_info info;
+    char path[SCARP_PATH_MAX];
+    double t0 = scarp_now();
+    strip_work x = {.W = W, .H = H, .cs = &cs};
+    scarp_status st = scarp_warped_open(&dw, s->layers[dem_layer].path, 1, g, SCARP_RESAMPLE_NEAREST, &info);
+    if (st) goto end;
+    if ((st = scarp_cellsize_init(&cs, g))) goto end;
+    x.in = scarp_malloc((size_t)((S + 2) * W) * sizeof(float));
+    x.a = scarp_malloc((size_t)((S + 2) * W) * sizeof(float));
+    x.b = scarp_malloc((size_t)((S + 2) * W) * sizeof(float));
+    x.sca = scarp_malloc((size_t)(S * W) * sizeof(float));
+    if (!x.in || !x.a || !x.b || !x.sca) {
+        st = SCARP_ERR_NOMEM;
+        goto end;
+    }
+    scarp_tile_band dem = {dw, band_warped_read, NULL};
+    x.dem = &dem;
+    scarp_debug("stack:   terrain by tiles and strips: budget %lld MB, %lld MB free of it, strips of %lld rows",
+                (long long)(budget >> 20), (long long)(avail >> 20), (long long)S);
+    scarp_progress_begin(p, "terrain derivatives (tiled)", 4);
+    for (int k = T_SLOPE; k <= T_PROFILE; k++)
+        if ((derive & TILED_OUT[k].flag) && (st = strip_layer_write(s, voids, &x, k, S, dir))) goto end;
+    scarp_debug("stack:   slope/aspect/curvature by strips at %.2f s (RSS %lld MB)", scarp_now() - t0,
+                (long long)(scarp_rss_bytes() >> 20));
+    scarp_progress_step(p, 1);
+    if ((derive & (SCARP_DERIVE_TWI | SCARP_DERIVE_SPI | SCARP_DERIVE_LCA)) || want_river_distance) {
+        scarp_tiled_stats fs, as;
+        scarp_path_join(path, sizeof path, dir, "scratch_filled.tif");
+        if ((st = scarp_scratch_create(&sf, path, g))) goto end;
+        scarp_path_join(path, sizeof path, dir, "scratch_acc.tif");
+        if ((st = scarp_scratch_create(&sa, path, g))) goto end;
+        scarp_tile_band filled = {sf, band_scratch_read, band_scratch_write};
+        scarp_tile_band accb = {sa, band_scratch_read, band_scratch_write};
+        x.filled = &filled;
+        x.acc = &accb;
+        if ((st = scarp_fill_depressions_tiled(&dem, &filled, W, H, scarp_fill_tile_side(avail / 4), 1, &fs, NULL)))
+            goto end;
+        scarp_debug("stack:   filled by %lld tiles (%lld solves, %d sweeps) at %.2f s (RSS %lld MB)",
+                    (long long)fs.tiles, (long long)fs.solves, fs.sweeps, scarp_now() - t0,
+                    (long long)(scarp_rss_bytes() >> 20));
+        scarp_progress_step(p, 1);
+        int mfd = strcmp(cfg->flow, "d8") != 0;
+        if ((st = scarp_flow_accumulation_tiled(&filled, &accb, W, H, &cs, mfd, SCARP_MFD_EXPONENT,
+                                                scarp_flow_tile_side(avail / 4), &as, NULL)))
+            goto end;
+        scarp_debug("stack:   flow accumulation by %lld tiles (%lld solves, %d sweeps) at %.2f s (RSS %lld MB)",
+                    (long long)as.tiles, (long long)as.solves, as.sweeps, scarp_now() - t0,
+                    (long long)(scarp_rss_bytes() >> 20));
+        scarp_progress_step(p, 1);
+        int li_dist = -1;
+        if (want_river_distance &&
+            (st = add_layer(s, "dist_rivers", SCARP_KIND_CONTINUOUS, SCARP_SOURCE_DISTANCE, dir, &li_dist)))
+            goto end;
+        for (int k = T_TWI; k <= T_SPI; k++)
+            if ((derive & TILED_OUT[k].flag) && (st = strip_layer_write(s, voids, &x, k, S, dir))) goto end;
+        scarp_debug("stack:   slope of filled, sca, twi, lca, spi by strips at %.2f s", scarp_now() - t0);
+        if (want_river_distance) {
+            /* the exact distance transform by strips (terrain_tiled.h); the nearest feature row
+             * of each cell waits in the filled DEM's scratch raster, no longer needed */
+            double km2 = cfg->river_threshold_km2 > 0 ? cfg->river_threshold_km2 : 1.0;
+            int64_t n_river = 0;
+            mask = scarp_malloc((size_t)(S * W));
+            if (!mask) {
+                st = SCARP_ERR_NOMEM;
+                goto end;
+            }
+            if ((st = scarp_distance_rows_init(&drows, W, H, &cs))) goto end;
+            for (int pass = 0; pass < 3; pass++) {
+                strip_out o = {0};
+                if (pass == 2) {
+                    if (n_river == 0) {
+                        st = scarp_fail(SCARP_ERR_INPUT, "%s: no cell reaches the river threshold of %g km² (lower "
+                                        "river_threshold_km2)", s->layers[dem_layer].path, km2);
+                        goto end;
+                    }
+                    o.li = li_dist;
+                    acc_init(&o.acc, 0);
+                    scarp_raster_meta meta = {.description = "dist_rivers", .fast = 1, .threads = omp_get_max_threads()};
+                    if ((st = voids_alloc(voids, li_dist, N)) ||
+                        (st = scarp_raster_writer_open(&o.wr, s->layers[li_dist].path, g, SCARP_OUT_FLOAT32, &meta)))
+                        goto end;
+                }
+                const int64_t nstrips = (H + S - 1) / S;
+                for (int64_t q = 0; q < nstrips && !st; q++) {
+                    int64_t r0 = (pass == 1 ? nstrips - 1 - q : q) * S, r1 = r0 + S < H ? r0 + S : H;
+                    int64_t rows = r1 - r0, n = rows * W;
+                    if (pass < 2) {
+                        if ((st = accb.read(accb.ctx, 0, r0, W, rows, x.sca)) ||
+                            (st = scarp_rivers_from_accumulation(x.sca, n, km2 * 1e6, x.a)))
+                            break;
+                        for (int64_t i = 0; i < n; i++) mask[i] = x.a[i] == 1.0f;
+                    }
+                    if (pass == 0) {
+                        for (int64_t i = 0; i < n; i++) n_river += mask[i];
+                        scarp_distance_rows_down(&drows, r0, r1, mask, x.b);
+                        st = filled.write(filled.ctx, 0, r0, W, rows, x.b);
+                    } else if (pass == 1) {
+                        if (!(st = filled.read(filled.ctx, 0, r0, W, rows, x.b))) {
+                            scarp_distance_rows_up(&drows, r0, r1, mask, x.b);
+                            st = filled.write(filled.ctx, 0, r0, W, rows, x.b);
+                        }
+                    } else if (!(st = filled.read(filled.ctx, 0, r0, W, rows, x.b))) {
+                        scarp_distance_rows_finish(&drows, r0, r1, x.b, x.a);
+                        st = strip_out_write(s, voids, &o, r0, rows, x.a);
+                    }
+                }
+                if (!st && pass == 2) st = strip_out_commit(s, &o);
+                scarp_raster_writer_abort(o.wr);
+                if (st) goto end;
+            }
+            scarp_debug("stack:   distance to derived rivers by strips at %.2f s", scarp_now() - t0);
+        }
+    }
+    scarp_progress_step(p, 1);
+    scarp_progress_end(p);
+end:
+    scarp_scratch_close(sf);
+    scarp_scratch_close(sa);
+    scarp_warped_close(dw);
+    scarp_free(x.in), scarp_free(x.a), scarp_free(x.b), scarp_free(x.sca);
+    scarp_free(mask);
+    scarp_distance_rows_free(&drows);
+    scarp_cellsize_free(&cs);
+    scarp_gdal_cache_set(cache);
+    return st;
+}
+
 static scarp_status derive_terrain(scarp_stack *s, const scarp_config *cfg, int dem_layer, unsigned derive,
                                    int want_river_distance, const char *dir, uint8_t **voids, scarp_progress *p)
 {
     const scarp_grid *g = &s->grid;
     int64_t W = g->width, H = g->height, N = W * H;
+    const int64_t budget = cfg->memory_bytes > 0 ? cfg->memory_bytes : SCARP_DEFAULT_MEMORY;
+    if ((double)N * TERRAIN_BYTES_PER_CELL > (double)budget)
+        return derive_terrain_tiled(s, cfg, dem_layer, derive, want_river_distance, dir, voids, p);
     float *dem = NULL, *a = NULL, *b = NULL, *filled = NULL, *acc = NULL;
     uint8_t *mask = NULL;
     scarp_cellsize cs = {0};
@@ -889,6 +1204,10 @@ scarp_status scarp_stack_build(const scarp_config *cfg, const char *out_dir, sca
     char final_dir[1100], part_dir[1100], old_dir[1100];
     int n_jobs = 0, dir_made = 0;
     scarp_status st = (!pf || !jobs) ? SCARP_ERR_NOMEM : SCARP_OK;
+    /* [project] memory caps GDAL's block cache during the build (an eighth of the budget) */
+    const int64_t budget = cfg->memory_bytes > 0 ? cfg->memory_bytes : SCARP_DEFAULT_MEMORY;
+    const int64_t gdal_cache = scarp_gdal_cache_set(-1);
+    if (gdal_cache > budget / 8) scarp_gdal_cache_set(budget / 8);
     if (st) goto end;
     if ((st = scarp_path_join(final_dir, sizeof final_dir, out_dir, "stack")) ||
         (st = scarp_path_join(part_dir, sizeof part_dir, out_dir, "stack.partial")) ||
@@ -984,7 +1303,8 @@ scarp_status scarp_stack_build(const scarp_config *cfg, const char *out_dir, sca
             goto end;
         }
 
-    scarp_debug("stack: %-20s done at %.2f s", "warping", scarp_now() - t0);
+    scarp_debug("stack: %-20s done at %.2f s (RSS %lld MB)", "warping", scarp_now() - t0,
+                (long long)(scarp_rss_bytes() >> 20));
     /* Phase 2: DEM derivatives. */
     int has_river_vector = 0;
     for (int i = 0; i < cfg->n_distances; i++) has_river_vector |= strcmp(cfg->distances[i].name, "rivers") == 0;
@@ -997,7 +1317,8 @@ scarp_status scarp_stack_build(const scarp_config *cfg, const char *out_dir, sca
         if ((st = derive_terrain(s, cfg, dem_layer_cfg, derive, rivers, part_dir, voids, p))) goto end;
     }
 
-    scarp_debug("stack: %-20s done at %.2f s", "terrain", scarp_now() - t0);
+    scarp_debug("stack: %-20s done at %.2f s (RSS %lld MB)", "terrain", scarp_now() - t0,
+                (long long)(scarp_rss_bytes() >> 20));
     /* Phase 3: distance layers. */
     for (int i = 0; i < cfg->n_distances; i++) {
         char name[80];
@@ -1039,6 +1360,7 @@ scarp_status scarp_stack_build(const scarp_config *cfg, const char *out_dir, sca
     scarp_path_join(s->valid_path, sizeof s->valid_path, final_dir, "valid.tif");
     st = scarp__preflight_write(pf, s, out_dir);
 end:
+    scarp_gdal_cache_set(gdal_cache);
     if (dir_made) remove_flat_dir(part_dir);
     if (st) scarp_stack_free(s);
     scarp_free(pf);

@@ -84,6 +84,7 @@ static const key_def KEYS[] = {
     {"project", "threads", K_INT, F(threads), 0, 1024, NULL, 0},
     {"project", "task", K_ENUM, F(task), 0, 0, "susceptibility hazard", 0},
     {"project", "truth", K_PATH, F(truth), 0, 0, NULL, 0},
+    {"project", "memory", K_SPECIAL, F(memory_bytes), 0, 0, NULL, 0},
 
     {"grid", "reference", K_STR, F(grid_reference), 0, 0, NULL, 0},
     {"grid", "crs", K_STR, F(grid_crs), 0, 0, NULL, 0},
@@ -180,6 +181,7 @@ void scarp_config_defaults(scarp_config *c)
     strcpy(c->out, "run");
     c->seed = 42;
     c->threads = 0;
+    c->memory_bytes = SCARP_DEFAULT_MEMORY;
     strcpy(c->grid_reference, "dem");
     c->ndvi_red_band = 1;
     c->ndvi_nir_band = 1;
@@ -400,6 +402,25 @@ static int apply_key(parse_ctx *p, const key_def *k, void *base, const char *sec
     case K_SPECIAL: break;
     }
     /* K_SPECIAL */
+    if (strcmp(key, "memory") == 0) {
+        /* megabytes, or a number with a unit K, M, G or T (powers of 1024; "B", "iB" allowed) */
+        char *end;
+        errno = 0;
+        double d = strtod(v, &end);
+        double unit = 1048576.0;
+        while (*end == ' ') end++;
+        if (*end) {
+            char u = (char)toupper((unsigned char)*end++);
+            unit = u == 'K' ? 1024.0 : u == 'M' ? 1048576.0 : u == 'G' ? 1073741824.0 : u == 'T' ? 1099511627776.0 : 0;
+            if (*end == 'i' || *end == 'I') end++;
+            if (*end == 'b' || *end == 'B') end++;
+        }
+        if (errno || end == v || *end || unit == 0 || !(d * unit >= 1048576.0) || d * unit > 1e18)
+            return set_err(p, "'%s' must be a size of at least 1M: megabytes or a number with K, M, G or T (got '%s')%s",
+                           key, v, "");
+        p->c->memory_bytes = (int64_t)(d * unit);
+        return 1;
+    }
     if (strcmp(key, "extent") == 0) {
         double e[4];
         char buf[512];

@@ -37,6 +37,90 @@ static void gdal_init_once(void)
 
 void scarp_gdal_init(void) { pthread_once(&gdal_once, gdal_init_once); }
 
+/* ---- scratch rasters ---- */
+
+static const char *gdal_message(void);
+
+struct scarp_scratch {
+    GDALDatasetH ds;
+    GDALRasterBandH band;
+    int64_t width, height;
+    char path[4096];
+};
+
+scarp_status scarp_scratch_create(scarp_scratch **out, const char *path, const scarp_grid *grid)
+{
+    scarp_gdal_init();
+    *out = NULL;
+    scarp_scratch *s = scarp_calloc(1, sizeof *s);
+    if (!s) return SCARP_ERR_NOMEM;
+    snprintf(s->path, sizeof s->path, "%s", path);
+    s->width = grid->width;
+    s->height = grid->height;
+    GDALDriverH drv = GDALGetDriverByName("GTiff");
+    char **opts = NULL;
+    opts = CSLSetNameValue(opts, "TILED", "YES");
+    opts = CSLSetNameValue(opts, "BLOCKXSIZE", "256");
+    opts = CSLSetNameValue(opts, "BLOCKYSIZE", "256");
+    opts = CSLSetNameValue(opts, "BIGTIFF", "IF_SAFER");
+    opts = CSLSetNameValue(opts, "SPARSE_OK", "TRUE");
+    s->ds = drv ? GDALCreate(drv, path, (int)grid->width, (int)grid->height, 1, GDT_Float32, opts) : NULL;
+    CSLDestroy(opts);
+    if (!s->ds) {
+        scarp_status st = scarp_fail(SCARP_ERR_IO, "%s: cannot create a scratch raster (%s)", path, gdal_message());
+        scarp_free(s);
+        return st;
+    }
+    GDALSetGeoTransform(s->ds, (double *)grid->gt);
+    s->band = GDALGetRasterBand(s->ds, 1);
+    *out = s;
+    return SCARP_OK;
+}
+
+scarp_status scarp_scratch_read(scarp_scratch *s, int64_t col0, int64_t row0, int64_t width, int64_t height,
+                                float *out)
+{
+    /* the part of the window inside the grid, the rest NaN */
+    int64_t c0 = col0 < 0 ? 0 : col0, r0 = row0 < 0 ? 0 : row0;
+    int64_t c1 = col0 + width > s->width ? s->width : col0 + width;
+    int64_t r1 = row0 + height > s->height ? s->height : row0 + height;
+    if (c1 <= c0 || r1 <= r0 || c0 != col0 || r0 != row0 || c1 != col0 + width || r1 != row0 + height)
+        for (int64_t i = 0; i < width * height; i++) out[i] = NAN;
+    if (c1 <= c0 || r1 <= r0) return SCARP_OK;
+    float *dst = out + (r0 - row0) * width + (c0 - col0);
+    if (GDALRasterIO(s->band, GF_Read, (int)c0, (int)r0, (int)(c1 - c0), (int)(r1 - r0), dst, (int)(c1 - c0),
+                     (int)(r1 - r0), GDT_Float32, 0, (GSpacing)(width * (int64_t)sizeof(float))) != CE_None)
+        return scarp_fail(SCARP_ERR_IO, "%s: cannot read a window of the scratch raster (%s)", s->path, gdal_message());
+    return SCARP_OK;
+}
+
+scarp_status scarp_scratch_write(scarp_scratch *s, int64_t col0, int64_t row0, int64_t width, int64_t height,
+                                 const float *data)
+{
+    if (col0 < 0 || row0 < 0 || col0 + width > s->width || row0 + height > s->height)
+        return scarp_fail(SCARP_ERR_USAGE, "%s: scratch window outside the grid", s->path);
+    if (GDALRasterIO(s->band, GF_Write, (int)col0, (int)row0, (int)width, (int)height, (void *)data, (int)width,
+                     (int)height, GDT_Float32, 0, 0) != CE_None)
+        return scarp_fail(SCARP_ERR_IO, "%s: cannot write the scratch raster (%s; disk full?)", s->path, gdal_message());
+    return SCARP_OK;
+}
+
+void scarp_scratch_close(scarp_scratch *s)
+{
+    if (!s) return;
+    if (s->ds) GDALClose(s->ds);
+    remove(s->path);
+    scarp_free(s);
+}
+
+int64_t scarp_gdal_cache_set(int64_t bytes)
+{
+    scarp_gdal_init();
+    int64_t old = (int64_t)GDALGetCacheMax64();
+    if (bytes >= 0) GDALSetCacheMax64((GIntBig)bytes);
+    return old;
+}
+
 const char *scarp_gdal_version(void) { return GDALVersionInfo("RELEASE_NAME"); }
 
 static const char *gdal_message(void)

@@ -10,6 +10,7 @@
 
 #include "scarp/alloc.h"
 #include "scarp/terrain.h"
+#include "scarp/terrain_tiled.h"
 
 #define COLUMN_BLOCK 256
 
@@ -135,4 +136,94 @@ end:
     scarp_free(zb);
     scarp_free(v);
     return st;
+}
+
+/* ---- the same transform by strips of rows (terrain_tiled.h) ---- */
+
+scarp_status scarp_distance_rows_init(scarp_distance_rows *d, int64_t width, int64_t height, const scarp_cellsize *cs)
+{
+    memset(d, 0, sizeof *d);
+    if (width <= 0 || height <= 0 || !cs) return scarp_fail(SCARP_ERR_USAGE, "scarp_distance_rows_init: empty grid");
+    if (height >= (1 << 24))
+        return scarp_fail(SCARP_ERR_USAGE, "distance transform: %lld rows exceed 2^24", (long long)height);
+    d->width = width;
+    d->height = height;
+    d->cs = cs;
+    d->nthreads = omp_get_max_threads();
+    const int64_t w = width, nt = d->nthreads;
+    d->ypos = scarp_malloc((size_t)height * sizeof(double));
+    d->nearest = scarp_malloc((size_t)w * sizeof(int64_t));
+    d->f = scarp_malloc((size_t)(nt * w) * sizeof(double));
+    d->d = scarp_malloc((size_t)(nt * w) * sizeof(double));
+    d->zb = scarp_malloc((size_t)(nt * (w + 1)) * sizeof(double));
+    d->v = scarp_malloc((size_t)(nt * w) * sizeof(int64_t));
+    if (!d->ypos || !d->nearest || !d->f || !d->d || !d->zb || !d->v) {
+        scarp_distance_rows_free(d);
+        return SCARP_ERR_NOMEM;
+    }
+    d->ypos[0] = 0.0; /* as scarp_distance_transform, expression for expression */
+    for (int64_t r = 1; r < height; r++) d->ypos[r] = d->ypos[r - 1] + 0.5 * (cs->dy_row[r - 1] + cs->dy_row[r]);
+    for (int64_t c = 0; c < w; c++) d->nearest[c] = -1;
+    return SCARP_OK;
+}
+
+void scarp_distance_rows_down(scarp_distance_rows *d, int64_t r0, int64_t r1, const uint8_t *mask, float *row_of)
+{
+    const int64_t w = d->width;
+    if (r0 == 0)
+        for (int64_t c = 0; c < w; c++) d->nearest[c] = -1;
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t c = 0; c < w; c++) {
+            int64_t i = (r - r0) * w + c;
+            if (mask[i]) d->nearest[c] = r;
+            row_of[i] = (float)d->nearest[c];
+        }
+    if (r1 == d->height)
+        for (int64_t c = 0; c < w; c++) d->nearest[c] = -1; /* ready for the upward sweep */
+}
+
+void scarp_distance_rows_up(scarp_distance_rows *d, int64_t r0, int64_t r1, const uint8_t *mask, float *row_of)
+{
+    const int64_t w = d->width;
+    const double *ypos = d->ypos;
+    for (int64_t r = r1 - 1; r >= r0; r--)
+        for (int64_t c = 0; c < w; c++) {
+            int64_t i = (r - r0) * w + c;
+            if (mask[i]) d->nearest[c] = r;
+            int64_t below = d->nearest[c], above = (int64_t)row_of[i];
+            if (below >= 0 && (above < 0 || ypos[below] - ypos[r] < ypos[r] - ypos[above])) row_of[i] = (float)below;
+        }
+}
+
+void scarp_distance_rows_finish(scarp_distance_rows *d, int64_t r0, int64_t r1, const float *row_of, float *dist_m)
+{
+    const int64_t w = d->width;
+    const double *ypos = d->ypos;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = r0; r < r1; r++) {
+        int t = omp_get_thread_num();
+        double *ft = d->f + (size_t)t * w, *dt = d->d + (size_t)t * w, *zt = d->zb + (size_t)t * (w + 1);
+        int64_t *vt = d->v + (size_t)t * w;
+        const float *in = row_of + (r - r0) * w;
+        float *row = dist_m + (r - r0) * w;
+        for (int64_t c = 0; c < w; c++) {
+            int64_t a = (int64_t)in[c];
+            double dy = a < 0 ? 0.0 : ypos[r] - ypos[a];
+            ft[c] = a < 0 ? INFINITY : dy * dy;
+        }
+        envelope_1d(ft, w, d->cs->dx_row[r], dt, vt, zt);
+        for (int64_t c = 0; c < w; c++) row[c] = (float)sqrt(dt[c]);
+    }
+}
+
+void scarp_distance_rows_free(scarp_distance_rows *d)
+{
+    scarp_free(d->ypos);
+    scarp_free(d->nearest);
+    scarp_free(d->f);
+    scarp_free(d->d);
+    scarp_free(d->zb);
+    scarp_free(d->v);
+    d->ypos = d->f = d->d = d->zb = NULL;
+    d->nearest = d->v = NULL;
 }

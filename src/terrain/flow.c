@@ -11,27 +11,12 @@
 
 #include "scarp/alloc.h"
 #include "scarp/terrain.h"
+#include "terrain/neighbours.h"
 
 /* Neighbour k: N, NE, E, SE, S, SW, W, NW. */
 static const int DR[8] = {-1, -1, 0, 1, 1, 1, 0, -1}, DC[8] = {0, 1, 1, 1, 0, -1, -1, -1};
 #define DONE 0xFF
 #define NO_RECEIVER 8
-
-/* Horizontal distances (m) from a cell of row r to its 8 neighbours. */
-static inline void neighbour_distances(const scarp_cellsize *cs, int64_t h, int64_t r, double len[8])
-{
-    double dx = cs->dx_row[r];
-    double dn = 0.5 * (cs->dy_row[r > 0 ? r - 1 : r] + cs->dy_row[r]);
-    double ds = 0.5 * (cs->dy_row[r < h - 1 ? r + 1 : r] + cs->dy_row[r]);
-    len[0] = dn;
-    len[1] = sqrt(dx * dx + dn * dn);
-    len[2] = dx;
-    len[3] = sqrt(dx * dx + ds * ds);
-    len[4] = ds;
-    len[5] = len[3];
-    len[6] = dx;
-    len[7] = len[1];
-}
 
 typedef struct {
     int64_t *a;
