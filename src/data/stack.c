@@ -855,7 +855,12 @@ static scarp_grid distance_window(const scarp_grid *g, int64_t P)
     return win;
 }
 
-static scarp_status vector_distance(const char *path, const scarp_grid *g, float *dist, scarp_preflight_input *in)
+/* On success *out holds the distances on the final window (*out_W columns, margin *out_P):
+ * grid row r is (*out)[(r + P)·W + P …]; the caller writes them out and frees them. The grid
+ * itself is never copied out of the window, so the peak is the window's mask and distances,
+ * 5 bytes per window cell (at P = 0, 1 GB for a 2 × 10⁸-cell province). */
+static scarp_status vector_distance(const char *path, const scarp_grid *g, float **out, int64_t *out_W,
+                                    int64_t *out_P, scarp_preflight_input *in)
 {
     const int64_t w = g->width, h = g->height, cap = distance_margin_cap(g);
     int64_t P = 0;
@@ -906,13 +911,15 @@ static scarp_status vector_distance(const char *path, const scarp_grid *g, float
         for (int64_t r = 0; r < h; r++) {
             const float *src = wd + (r + P) * W + P;
             for (int64_t c = 0; c < w; c++) dmax = fmax(dmax, src[c]);
-            memcpy(dist + r * w, src, (size_t)w * sizeof(float));
         }
         in->margin_m = reach;
         if (!info.beyond || dmax <= reach) break; /* exact everywhere */
         int64_t need = (int64_t)ceil(dmax / cmin) + 1;
         if (P >= cap) { /* bounded: count the cells a farther feature could still be nearer to */
-            for (int64_t i = 0; i < w * h; i++) in->unsure_cells += dist[i] > reach;
+            for (int64_t r = 0; r < h; r++) {
+                const float *src = wd + (r + P) * W + P;
+                for (int64_t c = 0; c < w; c++) in->unsure_cells += src[c] > reach;
+            }
             scarp_warn("%s: %lld cells are farther than %.0f m from every feature within the margin rasterized "
                        "around the grid; a feature beyond it could be nearer", path, (long long)in->unsure_cells,
                        reach);
@@ -922,18 +929,53 @@ static scarp_status vector_distance(const char *path, const scarp_grid *g, float
     }
     scarp_cellsize_free(&cs);
     scarp_free(mask);
-    scarp_free(wd);
-    return st;
+    if (st) {
+        scarp_free(wd);
+        return st;
+    }
+    *out = wd;
+    *out_W = g->width + 2 * P;
+    *out_P = P;
+    return SCARP_OK;
 }
 
+/* The grid's part of the window, written by strips of rows through one small buffer (as
+ * write_whole does for a whole raster: statistics, voids, one block writer). */
 static scarp_status distance_layer(scarp_stack *s, uint8_t **voids, int li, scarp_preflight_input *in)
 {
     const scarp_grid *g = &s->grid;
-    float *dist = scarp_malloc((size_t)scarp_grid_cells(g) * sizeof(float));
-    scarp_status st = dist ? vector_distance(in->path, g, dist, in) : SCARP_ERR_NOMEM;
-    if (!st) st = write_whole(s, voids, li, dist);
-    scarp_free(dist);
-    return st;
+    const int64_t w = g->width, h = g->height;
+    float *wd = NULL, *buf = NULL;
+    int64_t W = 0, P = 0;
+    scarp_stack_layer *L = &s->layers[li];
+    scarp_raster_writer *wr = NULL;
+    scarp_status st = vector_distance(in->path, g, &wd, &W, &P, in);
+    if (st) return st;
+    const int64_t strip = 256;
+    layer_acc acc;
+    acc_init(&acc, 0);
+    buf = scarp_malloc((size_t)(strip * w) * sizeof(float));
+    if (!buf) st = SCARP_ERR_NOMEM;
+    if (!st) st = voids_alloc(voids, li, scarp_grid_cells(g));
+    scarp_raster_meta meta = {.description = L->name, .fast = 1, .threads = omp_get_max_threads()};
+    if (!st) st = scarp_raster_writer_open(&wr, L->path, g, SCARP_OUT_FLOAT32, &meta);
+    for (int64_t r0 = 0; !st && r0 < h; r0 += strip) {
+        const int64_t rows = r0 + strip <= h ? strip : h - r0;
+        for (int64_t r = 0; r < rows; r++)
+            memcpy(buf + r * w, wd + (r0 + r + P) * W + P, (size_t)w * sizeof(float));
+        if ((st = acc_add(&acc, buf, (size_t)(rows * w), L->name))) break;
+        voids_mark(voids[li], r0 * w, buf, rows * w);
+        st = scarp_raster_writer_write(wr, 0, r0, w, rows, buf);
+    }
+    scarp_free(wd);
+    scarp_free(buf);
+    if (!st && acc.n == 0) st = scarp_fail(SCARP_ERR_INPUT, "layer %s: no valid cell on the grid", L->name);
+    if (st) {
+        scarp_raster_writer_abort(wr);
+        return st;
+    }
+    if ((st = scarp_raster_writer_commit(wr))) return st;
+    return acc_finish(&acc, L);
 }
 
 /* The CRS name of a vector's first layer, for the report (read through the point reader
