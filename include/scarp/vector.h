@@ -46,6 +46,22 @@ typedef struct {
 scarp_status scarp_vector_rasterize_window(const char *path, const scarp_grid *window, uint8_t *mask,
                                            scarp_rasterize_info *info);
 
+/* A source read once (reprojected to a window's CRS) whose features are burnt by bands of
+ * SCARP_BURN_BAND_ROWS rows of the window, each band rasterized on its own (GDAL's
+ * rasterizer, ALL_TOUCHED, one chunk per band). The bands are fixed by the window, not by
+ * the caller: burning rows [row0, row0 + rows) — whole bands: row0 a multiple of the band,
+ * rows too or reaching the last row — gives the same cells whether the window is burnt at
+ * once or strip by strip. *info as scarp_vector_rasterize_window, except that in_window
+ * counts the features whose envelope meets the window (whether they burn a cell is known
+ * per call: *burnt, the cells set, may be NULL). The window's wkt must outlive the burner. */
+#define SCARP_BURN_BAND_ROWS 64
+typedef struct scarp_vector_burner scarp_vector_burner;
+scarp_status scarp_vector_burner_open(scarp_vector_burner **b, const char *path, const scarp_grid *window,
+                                      scarp_rasterize_info *info);
+scarp_status scarp_vector_burner_rows(scarp_vector_burner *b, int64_t row0, int64_t rows, uint8_t *mask,
+                                      int64_t *burnt);
+void scarp_vector_burner_close(scarp_vector_burner *b);
+
 /* Writer: one layer per file. field_types is a string with one letter per field:
  * 'i' integer, 'r' real, 's' string, 'd' date (ISO yyyy-mm-dd). */
 typedef struct scarp_vector_writer scarp_vector_writer;

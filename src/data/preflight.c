@@ -171,6 +171,7 @@ scarp_status scarp__preflight_write(const scarp_preflight *pf, const scarp_stack
             if (!strcmp(in->role, "distance")) {
                 cJSON_AddNumberToObject(o, "margin_m", in->margin_m);
                 cJSON_AddNumberToObject(o, "unsure_cells", (double)in->unsure_cells);
+                cJSON_AddNumberToObject(o, "strips", (double)in->strips);
             }
         } else {
             const scarp_align_info *a = &in->align;

@@ -21,6 +21,7 @@ typedef struct {
     int64_t unsure_cells;     /* distance layers: cells farther than margin_m from every feature
                                * seen, where a feature beyond the margin could be nearer (0
                                * unless the margin hit its memory bound) */
+    int64_t strips;           /* distance layers: strips of rows the last transform swept (1: at once) */
     int layer;                /* index of the stack layer it feeds (-1: none) */
 } scarp_preflight_input;
 

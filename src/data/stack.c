@@ -855,47 +855,170 @@ static scarp_grid distance_window(const scarp_grid *g, int64_t P)
     return win;
 }
 
-/* On success *out holds the distances on the final window (*out_W columns, margin *out_P):
- * grid row r is (*out)[(r + P)·W + P …]; the caller writes them out and frees them. The grid
- * itself is never copied out of the window, so the peak is the window's mask and distances,
- * 5 bytes per window cell (at P = 0, 1 GB for a 2 × 10⁸-cell province). */
-static scarp_status vector_distance(const char *path, const scarp_grid *g, float **out, int64_t *out_W,
-                                    int64_t *out_P, scarp_preflight_input *in)
+/* Strips of the window for a distance layer within `[project] memory`: per window row a
+ * mask byte and the nearest feature row (float), plus the grid's part of the row for the
+ * writer; the whole window in one strip when it fits (5 bytes per window cell, no scratch
+ * file), else strips of whole 256-row blocks with the nearest rows waiting in a scratch
+ * raster between the sweeps. */
+static int64_t distance_strip_rows(const scarp_config *cfg, int64_t w, int64_t W, int64_t H, int64_t *cache)
 {
-    const int64_t w = g->width, h = g->height, cap = distance_margin_cap(g);
-    int64_t P = 0;
-    uint8_t *mask = NULL;
-    float *wd = NULL;
-    scarp_cellsize cs = {0};
+    const int64_t budget = cfg && cfg->memory_bytes > 0 ? cfg->memory_bytes : SCARP_DEFAULT_MEMORY;
+    /* GDAL's cache: a row of 256-row blocks of the writer and of the scratch raster, and a
+     * megabyte of slack (other open datasets) */
+    *cache = (w + W) * 256 * (int64_t)sizeof(float) + ((int64_t)1 << 20);
+    const int64_t fixed = W * 32 * (int64_t)omp_get_max_threads() + H * 32; /* envelope scratch, row positions */
+    int64_t avail = budget - scarp_rss_bytes() - fixed - *cache;
+    if (avail < ((int64_t)1 << 20)) avail = (int64_t)1 << 20;
+    if (5 * W * H <= avail / 2) return H;
+    /* whole bands of the burner (its bands do not depend on the strips: same cells); per
+     * row a mask byte, the nearest row, the grid's part for the writer and its copy */
+    int64_t S = avail / 2 / (W * 5 + w * 8 + 1);
+    S -= S % SCARP_BURN_BAND_ROWS;
+    if (S < SCARP_BURN_BAND_ROWS) S = SCARP_BURN_BAND_ROWS;
+    return S < H ? S : H;
+}
+
+/* One distance transform of the window (margin P) by strips: the burner's bands swept down,
+ * then up (the nearest feature row of each cell, Felzenszwalb & Huttenlocher 2012 pass 1),
+ * then the lower envelopes of the grid's rows (pass 2), written to wr with their
+ * statistics and voids. *burnt_out = the feature cells of the window (0: nothing written);
+ * *dmax the largest grid distance, *beyond_reach the grid cells farther than reach. */
+static scarp_status distance_window_pass(scarp_vector_burner *b, const scarp_grid *win, const scarp_cellsize *cs,
+                                         int64_t P, int64_t w, int64_t h, int64_t S, const char *scratch_path,
+                                         double reach, scarp_raster_writer *wr, layer_acc *acc, uint8_t *void_bits,
+                                         const char *name, int64_t *burnt_out, double *dmax, int64_t *beyond_reach)
+{
+    const int64_t W = win->width, H = win->height;
+    const int one = S >= H;
+    uint8_t *mask = scarp_malloc((size_t)(S * W));
+    float *rowof = scarp_malloc((size_t)(S * W) * sizeof(float));
+    float *out = one ? NULL : scarp_malloc((size_t)(S * w) * sizeof(float));
+    scarp_scratch *sc = NULL;
+    scarp_distance_rows dr = {0};
     scarp_status st = SCARP_OK;
+    *burnt_out = 0, *dmax = 0, *beyond_reach = 0;
+    if (!mask || !rowof || (!one && !out)) {
+        st = SCARP_ERR_NOMEM;
+        goto end;
+    }
+    if ((st = scarp_distance_rows_init(&dr, W, H, cs))) goto end;
+    if (!one && (st = scarp_scratch_create(&sc, scratch_path, win))) goto end;
+    const int64_t nstrips = (H + S - 1) / S;
+    int64_t burnt = 0;
+    /* sweep down: burn each band, the nearest feature row above */
+    for (int64_t q = 0; q < nstrips && !st; q++) {
+        const int64_t r0 = q * S, r1 = r0 + S < H ? r0 + S : H;
+        int64_t k = 0;
+        if ((st = scarp_vector_burner_rows(b, r0, r1 - r0, mask, &k))) break;
+        burnt += k;
+        scarp_distance_rows_down(&dr, r0, r1, mask, rowof);
+        if (!one) st = scarp_scratch_write(sc, 0, r0, W, r1 - r0, rowof);
+    }
+    if (st || burnt == 0) goto end;
+    /* sweep up; a band's mask is where the downward sweep found the row itself */
+    for (int64_t q = nstrips - 1; q >= 0 && !st; q--) {
+        const int64_t r0 = q * S, r1 = r0 + S < H ? r0 + S : H;
+        if (!one) {
+            if ((st = scarp_scratch_read(sc, 0, r0, W, r1 - r0, rowof))) break;
+            for (int64_t r = r0; r < r1; r++)
+                for (int64_t c = 0; c < W; c++) mask[(r - r0) * W + c] = rowof[(r - r0) * W + c] == (float)r;
+        }
+        scarp_distance_rows_up(&dr, r0, r1, mask, rowof);
+        if (!one) st = scarp_scratch_write(sc, 0, r0, W, r1 - r0, rowof);
+    }
+    /* the grid's rows: lower envelopes in place, then the grid's columns out */
+    for (int64_t g0 = 0; g0 < h && !st; g0 += S) {
+        const int64_t rows = g0 + S < h ? S : h - g0, r0 = P + g0;
+        float *src = one ? rowof + r0 * W : rowof;
+        if (!one && (st = scarp_scratch_read(sc, 0, r0, W, rows, rowof))) break;
+        scarp_distance_rows_finish(&dr, r0, r0 + rows, src, src);
+        float *dst = one ? src : out;
+        for (int64_t r = 0; r < rows; r++) {
+            /* compact the grid's part of each row (memmove: in one strip it overlaps) */
+            memmove(dst + r * w, src + r * W + P, (size_t)w * sizeof(float));
+            for (int64_t c = 0; c < w; c++) {
+                const float d = dst[r * w + c];
+                *dmax = fmax(*dmax, d);
+                *beyond_reach += d > reach;
+            }
+        }
+        if ((st = acc_add(acc, dst, (size_t)(rows * w), name))) break;
+        voids_mark(void_bits, g0 * w, dst, rows * w);
+        for (int64_t k = 0; k < rows && !st; k += 256) /* the writer's copy stays one block row */
+            st = scarp_raster_writer_write(wr, 0, g0 + k, w, rows - k < 256 ? rows - k : 256, dst + k * w);
+    }
+    *burnt_out = burnt;
+end:
+    scarp_distance_rows_free(&dr);
+    scarp_scratch_close(sc);
+    scarp_free(mask), scarp_free(rowof), scarp_free(out);
+    return st;
+}
+
+/* The distance layer li from the vector in->path: the margin loop above, each transform by
+ * strips of the window (distance_window_pass), the last one's grid part written by strips.
+ * Memory: the strips within `[project] memory` and the features meeting the window. */
+static scarp_status distance_layer(scarp_stack *s, const scarp_config *cfg, const char *dir, uint8_t **voids,
+                                   int li, scarp_preflight_input *in)
+{
+    const scarp_grid *g = &s->grid;
+    const int64_t w = g->width, h = g->height, cap = distance_margin_cap(g);
+    scarp_stack_layer *L = &s->layers[li];
+    char scratch[SCARP_PATH_MAX];
+    scarp_path_join(scratch, sizeof scratch, dir, "scratch_distance.tif");
+    int64_t P = 0;
+    scarp_cellsize cs = {0};
+    scarp_vector_burner *b = NULL;
+    scarp_raster_writer *wr = NULL;
+    layer_acc acc;
+    acc_init(&acc, 0);
+    scarp_status st = voids_alloc(voids, li, scarp_grid_cells(g));
     in->margin_m = 0;
     in->unsure_cells = 0;
-    for (;;) {
+    const int64_t gdal_cache = scarp_gdal_cache_set(-1);
+    while (!st) {
+#ifdef __GLIBC__
+        malloc_trim(0); /* what was freed (earlier phases, the last pass) goes back before the budget is measured */
+#endif
         scarp_grid win = distance_window(g, P);
         const int64_t W = win.width, H = win.height;
-        scarp_free(mask), scarp_free(wd), scarp_cellsize_free(&cs);
-        mask = scarp_malloc((size_t)(W * H));
-        wd = scarp_malloc((size_t)(W * H) * sizeof(float));
-        if (!mask || !wd) {
-            st = SCARP_ERR_NOMEM;
-            break;
-        }
+        scarp_vector_burner_close(b), b = NULL;
+        scarp_cellsize_free(&cs);
         scarp_rasterize_info info;
-        if ((st = scarp_vector_rasterize_window(path, &win, mask, &info))) break;
-        in->n_features = info.in_window;
+        if ((st = scarp_vector_burner_open(&b, in->path, &win, &info))) break;
         if ((st = scarp_cellsize_init(&cs, &win))) break;
         double cmin = INFINITY;
         for (int64_t r = 0; r < H; r++) cmin = fmin(cmin, fmin(cs.dx_row[r], cs.dy_row[r]));
         const double reach = (double)P * cmin;
-        if (info.in_window == 0) {
+        int64_t burnt = 0, unsure = 0;
+        double dmax = 0;
+        if (info.in_window > 0) {
+            int64_t cache = 0;
+            const int64_t S = distance_strip_rows(cfg, w, W, H, &cache);
+            if (S < H) scarp_gdal_cache_set(cache < gdal_cache ? cache : gdal_cache);
+            scarp_debug("stack:   %s: RSS %lld MB before the strips", L->name, (long long)(scarp_rss_bytes() >> 20));
+            acc_init(&acc, 0);
+            memset(voids[li], 0, (size_t)((scarp_grid_cells(g) + 7) / 8));
+            scarp_raster_meta meta = {.description = L->name, .fast = 1, .threads = omp_get_max_threads()};
+            if ((st = scarp_raster_writer_open(&wr, L->path, g, SCARP_OUT_FLOAT32, &meta))) break;
+            in->strips = (H + S - 1) / S;
+            scarp_debug("stack:   %s: window %lld x %lld (margin %lld), strips of %lld rows", L->name, (long long)W,
+                        (long long)H, (long long)P, (long long)S);
+            if ((st = distance_window_pass(b, &win, &cs, P, w, h, S, scratch, reach, wr, &acc, voids[li], L->name,
+                                           &burnt, &dmax, &unsure)))
+                break;
+        }
+        in->n_features = burnt > 0 ? info.in_window : 0;
+        if (burnt == 0) {
+            scarp_raster_writer_abort(wr), wr = NULL;
             if (info.features == 0) {
-                st = scarp_fail(SCARP_ERR_INPUT, "%s: holds no feature to measure distances to", path);
+                st = scarp_fail(SCARP_ERR_INPUT, "%s: holds no feature to measure distances to", in->path);
                 break;
             }
             if (P >= cap) {
                 st = scarp_fail(SCARP_ERR_INPUT,
                                 "%s: none of its %lld features lies on the grid or within %.0f m of it (wrong CRS or "
-                                "area?)", path, (long long)info.features, reach);
+                                "area?)", in->path, (long long)info.features, reach);
                 break;
             }
             /* past the nearest envelope; at least doubling (an envelope that meets the window
@@ -906,69 +1029,21 @@ static scarp_status vector_distance(const char *path, const scarp_grid *g, float
             P = next < cap ? next : cap;
             continue;
         }
-        if ((st = scarp_distance_transform(mask, W, H, &cs, wd, NULL))) break;
-        double dmax = 0;
-        for (int64_t r = 0; r < h; r++) {
-            const float *src = wd + (r + P) * W + P;
-            for (int64_t c = 0; c < w; c++) dmax = fmax(dmax, src[c]);
-        }
         in->margin_m = reach;
         if (!info.beyond || dmax <= reach) break; /* exact everywhere */
-        int64_t need = (int64_t)ceil(dmax / cmin) + 1;
         if (P >= cap) { /* bounded: count the cells a farther feature could still be nearer to */
-            for (int64_t r = 0; r < h; r++) {
-                const float *src = wd + (r + P) * W + P;
-                for (int64_t c = 0; c < w; c++) in->unsure_cells += src[c] > reach;
-            }
+            in->unsure_cells = unsure;
             scarp_warn("%s: %lld cells are farther than %.0f m from every feature within the margin rasterized "
-                       "around the grid; a feature beyond it could be nearer", path, (long long)in->unsure_cells,
-                       reach);
+                       "around the grid; a feature beyond it could be nearer", in->path, (long long)unsure, reach);
             break;
         }
+        scarp_raster_writer_abort(wr), wr = NULL;
+        int64_t need = (int64_t)ceil(dmax / cmin) + 1;
         P = need < cap ? need : cap;
     }
+    scarp_gdal_cache_set(gdal_cache);
+    scarp_vector_burner_close(b);
     scarp_cellsize_free(&cs);
-    scarp_free(mask);
-    if (st) {
-        scarp_free(wd);
-        return st;
-    }
-    *out = wd;
-    *out_W = g->width + 2 * P;
-    *out_P = P;
-    return SCARP_OK;
-}
-
-/* The grid's part of the window, written by strips of rows through one small buffer (as
- * write_whole does for a whole raster: statistics, voids, one block writer). */
-static scarp_status distance_layer(scarp_stack *s, uint8_t **voids, int li, scarp_preflight_input *in)
-{
-    const scarp_grid *g = &s->grid;
-    const int64_t w = g->width, h = g->height;
-    float *wd = NULL, *buf = NULL;
-    int64_t W = 0, P = 0;
-    scarp_stack_layer *L = &s->layers[li];
-    scarp_raster_writer *wr = NULL;
-    scarp_status st = vector_distance(in->path, g, &wd, &W, &P, in);
-    if (st) return st;
-    const int64_t strip = 256;
-    layer_acc acc;
-    acc_init(&acc, 0);
-    buf = scarp_malloc((size_t)(strip * w) * sizeof(float));
-    if (!buf) st = SCARP_ERR_NOMEM;
-    if (!st) st = voids_alloc(voids, li, scarp_grid_cells(g));
-    scarp_raster_meta meta = {.description = L->name, .fast = 1, .threads = omp_get_max_threads()};
-    if (!st) st = scarp_raster_writer_open(&wr, L->path, g, SCARP_OUT_FLOAT32, &meta);
-    for (int64_t r0 = 0; !st && r0 < h; r0 += strip) {
-        const int64_t rows = r0 + strip <= h ? strip : h - r0;
-        for (int64_t r = 0; r < rows; r++)
-            memcpy(buf + r * w, wd + (r0 + r + P) * W + P, (size_t)w * sizeof(float));
-        if ((st = acc_add(&acc, buf, (size_t)(rows * w), L->name))) break;
-        voids_mark(voids[li], r0 * w, buf, rows * w);
-        st = scarp_raster_writer_write(wr, 0, r0, w, rows, buf);
-    }
-    scarp_free(wd);
-    scarp_free(buf);
     if (!st && acc.n == 0) st = scarp_fail(SCARP_ERR_INPUT, "layer %s: no valid cell on the grid", L->name);
     if (st) {
         scarp_raster_writer_abort(wr);
@@ -1373,7 +1448,7 @@ scarp_status scarp_stack_build(const scarp_config *cfg, const char *out_dir, sca
         snprintf(in->path, sizeof in->path, "%s", cfg->distances[i].path);
         in->is_vector = 1;
         in->layer = li;
-        if ((st = distance_layer(s, voids, li, in))) goto end;
+        if ((st = distance_layer(s, cfg, part_dir, voids, li, in))) goto end;
         vector_crs_name(in->path, in->vector_crs, sizeof in->vector_crs);
     }
 

@@ -244,6 +244,8 @@ end:
 /* ---- rasterize ---- */
 
 /* Burns a batch of geometries (already in the grid CRS) into the MEM band. */
+_Static_assert(SCARP_BURN_BAND_ROWS == 64, "CHUNKYSIZE below");
+
 static scarp_status burn(GDALDatasetH mem, OGRGeometryH *geoms, int n, const char *path)
 {
     if (n == 0) return SCARP_OK;
@@ -251,7 +253,9 @@ static scarp_status burn(GDALDatasetH mem, OGRGeometryH *geoms, int n, const cha
     double *values = scarp_malloc((size_t)n * sizeof(double));
     if (!values) return SCARP_ERR_NOMEM;
     for (int i = 0; i < n; i++) values[i] = 1.0;
-    const char *opts[] = {"ALL_TOUCHED=TRUE", NULL};
+    /* one chunk: the band is the unit (GDAL would otherwise split it by its cache size, and
+     * where a line runs along a chunk's edge the touched cells depend on the split) */
+    const char *opts[] = {"ALL_TOUCHED=TRUE", "CHUNKYSIZE=64", NULL};
     CPLErrorReset();
     CPLErr e = GDALRasterizeGeometries(mem, 1, &band, n, geoms, NULL, NULL, values, (CSLConstList)opts, NULL, NULL);
     scarp_free(values);
@@ -280,44 +284,67 @@ static int64_t gap_cells(const OGREnvelope *e, double x0, double x1, double y0, 
     return g < 4e18 ? (int64_t)g : INT64_MAX;
 }
 
-scarp_status scarp_vector_rasterize_window(const char *path, const scarp_grid *grid, uint8_t *mask,
-                                           scarp_rasterize_info *info)
+/* The features of a source, read once and reprojected to a window's CRS, kept with their
+ * envelopes so that any band of the window's rows can be burnt on its own (the distance
+ * layers of src/data/stack.c rasterize by strips within `[project] memory`). Only the
+ * features whose envelope meets the window are kept: memory follows the vector, not the
+ * raster. */
+struct scarp_vector_burner {
+    char path[4096];
+    scarp_grid window; /* wkt borrowed from the caller's grid */
+    OGRGeometryH *geoms;
+    OGREnvelope *env;
+    int64_t n, cap;
+};
+
+void scarp_vector_burner_close(scarp_vector_burner *b)
 {
+    if (!b) return;
+    for (int64_t i = 0; i < b->n; i++) OGR_G_DestroyGeometry(b->geoms[i]);
+    scarp_free(b->geoms);
+    scarp_free(b->env);
+    scarp_free(b);
+}
+
+static scarp_status burner_keep(scarp_vector_burner *b, OGRGeometryH g, const OGREnvelope *e)
+{
+    if (b->n == b->cap) {
+        int64_t cap = b->cap ? 2 * b->cap : 1024;
+        OGRGeometryH *ng = scarp_realloc(b->geoms, (size_t)cap * sizeof *ng);
+        if (!ng) return SCARP_ERR_NOMEM;
+        b->geoms = ng;
+        OGREnvelope *ne = scarp_realloc(b->env, (size_t)cap * sizeof *ne);
+        if (!ne) return SCARP_ERR_NOMEM;
+        b->env = ne;
+        b->cap = cap;
+    }
+    b->geoms[b->n] = g;
+    b->env[b->n++] = *e;
+    return SCARP_OK;
+}
+
+scarp_status scarp_vector_burner_open(scarp_vector_burner **out, const char *path, const scarp_grid *window,
+                                      scarp_rasterize_info *info)
+{
+    *out = NULL;
     *info = (scarp_rasterize_info){0, 0, 0, -1};
-    int64_t *n_features = &info->in_window;
-    size_t cells = (size_t)grid->width * (size_t)grid->height;
-    memset(mask, 0, cells);
     scarp_status st;
     GDALDatasetH ds = open_vector(path, &st);
     if (!ds) return st;
-
-    /* A MEM dataset over the caller's mask: GDAL burns straight into it. */
-    GDALDatasetH mem = GDALCreate(GDALGetDriverByName("MEM"), "", (int)grid->width, (int)grid->height, 0, GDT_Byte, NULL);
-    enum { BATCH = 4096 };
-    OGRGeometryH *geoms = scarp_malloc(BATCH * sizeof(OGRGeometryH));
-    int n_geoms = 0;
+    scarp_vector_burner *b = scarp_calloc(1, sizeof *b);
     OGRCoordinateTransformationH ct = NULL;
     OGRFeatureH f = NULL;
-    if (!mem || !geoms) {
-        st = geoms ? scarp_fail(SCARP_ERR_NOMEM, "%s: cannot create the rasterizing buffer", path) : SCARP_ERR_NOMEM;
+    if (!b) {
+        st = SCARP_ERR_NOMEM;
         goto end;
     }
-    char ptr_opt[64];
-    snprintf(ptr_opt, sizeof ptr_opt, "DATAPOINTER=%p", (void *)mask);
-    char *band_opts[] = {ptr_opt, NULL};
-    if (GDALAddBand(mem, GDT_Byte, band_opts) != CE_None) {
-        st = scarp_fail(SCARP_ERR_IO, "%s: cannot wrap the mask for rasterizing: %s", path, ogr_message());
-        goto end;
-    }
-    double gt[6];
-    memcpy(gt, grid->gt, sizeof gt);
-    GDALSetGeoTransform(mem, gt);
-    if (grid->wkt) GDALSetProjection(mem, grid->wkt);
+    snprintf(b->path, sizeof b->path, "%s", path);
+    b->window = *window;
+    const scarp_grid *grid = window;
     double gx0 = fmin(grid->gt[0], grid->gt[0] + grid->width * grid->gt[1]);
     double gx1 = fmax(grid->gt[0], grid->gt[0] + grid->width * grid->gt[1]);
     double gy0 = fmin(grid->gt[3], grid->gt[3] + grid->height * grid->gt[5]);
     double gy1 = fmax(grid->gt[3], grid->gt[3] + grid->height * grid->gt[5]);
-
     for (int li = 0; li < GDALDatasetGetLayerCount(ds); li++) {
         OGRLayerH layer = GDALDatasetGetLayer(ds, li);
         if ((st = layer_transform(layer, grid->wkt, path, &ct, NULL, 0))) goto end;
@@ -345,30 +372,97 @@ scarp_status scarp_vector_rasterize_window(const char *path, const scarp_grid *g
                 OGR_G_DestroyGeometry(g);
                 continue;
             }
-            geoms[n_geoms++] = g;
-            (*n_features)++;
-            if (n_geoms == BATCH) {
-                st = burn(mem, geoms, n_geoms, path);
-                while (n_geoms > 0) OGR_G_DestroyGeometry(geoms[--n_geoms]);
-                if (st) goto end;
+            if ((st = burner_keep(b, g, &e))) {
+                OGR_G_DestroyGeometry(g);
+                goto end;
             }
+            info->in_window++;
         }
         if (ct) OCTDestroyCoordinateTransformation(ct);
         ct = NULL;
     }
-    if ((st = burn(mem, geoms, n_geoms, path))) goto end;
-    /* a feature whose envelope meets the window but whose geometry burns no cell of it
-     * (an L-shaped road around a corner) is not in the window */
-    int any = 0;
-    for (size_t i = 0; i < cells && !any; i++) any = mask[i] != 0;
-    if (!any) *n_features = 0;
 end:
-    while (n_geoms > 0) OGR_G_DestroyGeometry(geoms[--n_geoms]);
-    scarp_free(geoms);
     if (f) OGR_F_Destroy(f);
     if (ct) OCTDestroyCoordinateTransformation(ct);
-    if (mem) GDALClose(mem);
     GDALClose(ds);
+    if (st) {
+        scarp_vector_burner_close(b);
+        return st;
+    }
+    *out = b;
+    return SCARP_OK;
+}
+
+/* Burns window rows [row0, row0 + rows) — one band of at most SCARP_BURN_BAND_ROWS — into
+ * mask: a MEM dataset over the band whose geotransform is the window's shifted by row0
+ * rows, rasterized in one chunk (CHUNKYSIZE). */
+static scarp_status burn_band(scarp_vector_burner *b, int64_t row0, int64_t rows, uint8_t *mask)
+{
+    const scarp_grid *g = &b->window;
+    double gt[6];
+    memcpy(gt, g->gt, sizeof gt);
+    gt[3] = g->gt[3] + (double)row0 * g->gt[5];
+    const double ya = gt[3], yb = gt[3] + (double)rows * gt[5], dy = fabs(gt[5]);
+    const double y0 = fmin(ya, yb) - dy, y1 = fmax(ya, yb) + dy; /* a cell of slack: ALL_TOUCHED edges */
+    enum { BATCH = 4096 };
+    OGRGeometryH batch[BATCH];
+    int nb = 0;
+    scarp_status st = SCARP_OK;
+    GDALDatasetH mem = GDALCreate(GDALGetDriverByName("MEM"), "", (int)g->width, (int)rows, 0, GDT_Byte, NULL);
+    if (!mem) return scarp_fail(SCARP_ERR_NOMEM, "%s: cannot create the rasterizing buffer", b->path);
+    char ptr_opt[64];
+    snprintf(ptr_opt, sizeof ptr_opt, "DATAPOINTER=%p", (void *)mask);
+    char *band_opts[] = {ptr_opt, NULL};
+    if (GDALAddBand(mem, GDT_Byte, band_opts) != CE_None) {
+        st = scarp_fail(SCARP_ERR_IO, "%s: cannot wrap the mask for rasterizing: %s", b->path, ogr_message());
+        goto end;
+    }
+    GDALSetGeoTransform(mem, gt);
+    if (g->wkt) GDALSetProjection(mem, g->wkt);
+    for (int64_t i = 0; i < b->n && !st; i++) {
+        if (b->env[i].MaxY < y0 || b->env[i].MinY > y1) continue;
+        batch[nb++] = b->geoms[i];
+        if (nb == BATCH) st = burn(mem, batch, nb, b->path), nb = 0;
+    }
+    if (!st) st = burn(mem, batch, nb, b->path);
+end:
+    GDALClose(mem);
+    return st;
+}
+
+scarp_status scarp_vector_burner_rows(scarp_vector_burner *b, int64_t row0, int64_t rows, uint8_t *mask,
+                                      int64_t *burnt)
+{
+    const int64_t W = b->window.width, H = b->window.height, B = SCARP_BURN_BAND_ROWS;
+    if (row0 < 0 || rows < 0 || row0 + rows > H || row0 % B != 0 || (rows % B != 0 && row0 + rows != H))
+        return scarp_fail(SCARP_ERR_USAGE, "%s: rows [%lld, %lld) are not whole bands of %lld rows of the window",
+                          b->path, (long long)row0, (long long)(row0 + rows), (long long)B);
+    memset(mask, 0, (size_t)(W * rows));
+    if (burnt) *burnt = 0;
+    scarp_status st = SCARP_OK;
+    for (int64_t k = 0; k < rows && !st; k += B)
+        st = burn_band(b, row0 + k, rows - k < B ? rows - k : B, mask + k * W);
+    if (!st && burnt) {
+        int64_t n = 0;
+        for (int64_t i = 0; i < W * rows; i++) n += mask[i] != 0;
+        *burnt = n;
+    }
+    return st;
+}
+
+scarp_status scarp_vector_rasterize_window(const char *path, const scarp_grid *grid, uint8_t *mask,
+                                           scarp_rasterize_info *info)
+{
+    memset(mask, 0, (size_t)grid->width * (size_t)grid->height);
+    scarp_vector_burner *b = NULL;
+    scarp_status st = scarp_vector_burner_open(&b, path, grid, info);
+    if (st) return st;
+    int64_t burnt = 0;
+    st = scarp_vector_burner_rows(b, 0, grid->height, mask, &burnt);
+    /* a feature whose envelope meets the window but whose geometry burns no cell of it
+     * (an L-shaped road around a corner) is not in the window */
+    if (!st && burnt == 0) info->in_window = 0;
+    scarp_vector_burner_close(b);
     return st;
 }
 
