@@ -667,7 +667,10 @@ scarp_status scarp_raster_writer_commit(scarp_raster_writer *wr)
         CPLErrorReset();
         errno = 0;
         GDALDatasetH src = GDALOpen(wr->partial_path, GA_ReadOnly);
-        char *argv[] = {"-of", "COG", "-co", "COMPRESS=DEFLATE", "-co", "BIGTIFF=IF_SAFER", NULL};
+        /* DEFLATE level 1: on a 16 M-cell Float32 probability map the default level 6 takes
+         * 2.7 s and level 1 1.8 s for the same size (73 MB: probabilities barely compress);
+         * a class map is 30 % larger (2.1 instead of 1.6 MB) in 0.5 instead of 0.8 s. */
+        char *argv[] = {"-of", "COG", "-co", "COMPRESS=DEFLATE", "-co", "LEVEL=1", "-co", "BIGTIFF=IF_SAFER", NULL};
         GDALTranslateOptions *to = GDALTranslateOptionsNew(argv, NULL);
         int usage_error = 0;
         GDALDatasetH dst = src ? GDALTranslate(cog_tmp, src, to, &usage_error) : NULL;
