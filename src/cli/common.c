@@ -182,6 +182,9 @@ void cli_common_apply(const cli_common *c)
     scarp_threads_set(c->threads);
     /* under mpirun, rank 0 speaks for the job; the others print errors only */
     scarp_log_set_level(c->quiet || cli_mpi_rank() > 0 ? SCARP_LOG_ERROR : SCARP_LOG_INFO);
+    /* SCARP_DEBUG=1: the phases with their times and resident memory (for benchmarks) */
+    const char *dbg = getenv("SCARP_DEBUG");
+    if (dbg && *dbg && strcmp(dbg, "0") != 0 && cli_mpi_rank() == 0) scarp_log_set_level(SCARP_LOG_DEBUG);
 }
 
 int cli_fail(const char *cmd, scarp_status st)

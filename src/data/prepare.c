@@ -4,6 +4,9 @@
  * The data design of the reference CNN–LSTM study (DESIGN.md §2–3), without its leaks:
  * scaling from training rows only, negative dates drawn from the positives' dates. */
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,21 +145,27 @@ static scarp_status spatial_blocks(const scarp_config *cfg, const scarp_grid *g,
 
 static scarp_status read_valid(const scarp_stack *s, uint8_t **valid)
 {
-    scarp_grid g;
-    scarp_grid_init(&g);
-    float *data = NULL;
-    scarp_status st = scarp_raster_read(s->valid_path, 1, &g, &data);
-    scarp_grid_free(&g);
-    if (st != SCARP_OK) return st;
-    int64_t n = scarp_grid_cells(&s->grid);
-    *valid = scarp_malloc((size_t)n);
-    if (!*valid) {
-        scarp_free(data);
-        return SCARP_ERR_NOMEM;
+    /* by strips of 256 rows: the byte mask is the only whole-grid array (1 byte per cell) */
+    const scarp_grid *g = &s->grid;
+    const int64_t W = g->width, H = g->height, R = 256;
+    scarp_warped *w = NULL;
+    scarp_align_info info;
+    float *strip = scarp_malloc((size_t)(W * R) * sizeof(float));
+    *valid = scarp_malloc((size_t)(W * H));
+    scarp_status st = strip && *valid ? SCARP_OK : SCARP_ERR_NOMEM;
+    if (!st) st = scarp_warped_open(&w, s->valid_path, 1, g, SCARP_RESAMPLE_NEAREST, &info);
+    for (int64_t r0 = 0; !st && r0 < H; r0 += R) {
+        const int64_t rows = H - r0 < R ? H - r0 : R;
+        if ((st = scarp_warped_read(w, 0, r0, W, rows, strip))) break;
+        for (int64_t i = 0; i < rows * W; i++) (*valid)[r0 * W + i] = strip[i] > 0.5f;
     }
-    for (int64_t i = 0; i < n; i++) (*valid)[i] = data[i] > 0.5f;
-    scarp_free(data);
-    return SCARP_OK;
+    scarp_warped_close(w);
+    scarp_free(strip);
+    if (st) {
+        scarp_free(*valid);
+        *valid = NULL;
+    }
+    return st;
 }
 
 static int cmp_i64pair(const void *a, const void *b)
@@ -342,6 +351,11 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     int64_t *keys = NULL;
     int stack_reused = 0;
     scarp_status st;
+    /* [project] memory also caps GDAL's block cache while the samples are read (an eighth of
+     * the budget, as while the stack is built): random patch reads would fill its default */
+    const int64_t budget = cfg->memory_bytes > 0 ? cfg->memory_bytes : SCARP_DEFAULT_MEMORY;
+    const int64_t gdal_cache = scarp_gdal_cache_set(-1);
+    if (gdal_cache > budget / 8) scarp_gdal_cache_set(budget / 8);
     if ((st = scarp_mkdir_p(out)) != SCARP_OK) goto end;
 
     /* 1. the layer stack */
@@ -351,6 +365,9 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
                rep.seconds_stack);
     const scarp_grid *g = &stack.grid;
     const int64_t W = g->width;
+#ifdef __GLIBC__
+    malloc_trim(0); /* what the stack's build freed goes back to the system */
+#endif
     if ((st = read_valid(&stack, &valid)) != SCARP_OK) goto end;
     scarp_debug("prepare: %-16s done at %.2f s", "valid mask", scarp_now() - t0);
 
@@ -669,5 +686,6 @@ end:
     scarp_inventory_free(&inv);
     scarp_temporal_free(tmp);
     scarp_stack_free(&stack);
+    scarp_gdal_cache_set(gdal_cache);
     return st;
 }
