@@ -858,8 +858,8 @@ static scarp_grid distance_window(const scarp_grid *g, int64_t P)
 /* Strips of the window for a distance layer within `[project] memory`: per window row a
  * mask byte and the nearest feature row (float), plus the grid's part of the row for the
  * writer; the whole window in one strip when it fits (5 bytes per window cell, no scratch
- * file), else strips of whole 256-row blocks with the nearest rows waiting in a scratch
- * raster between the sweeps. */
+ * file), else strips of whole burn bands (SCARP_BURN_BAND_ROWS) with the nearest rows
+ * waiting in a scratch raster between the sweeps. */
 static int64_t distance_strip_rows(const scarp_config *cfg, int64_t w, int64_t W, int64_t H, int64_t *cache)
 {
     const int64_t budget = cfg && cfg->memory_bytes > 0 ? cfg->memory_bytes : SCARP_DEFAULT_MEMORY;

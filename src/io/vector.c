@@ -243,9 +243,9 @@ end:
 
 /* ---- rasterize ---- */
 
-/* Burns a batch of geometries (already in the grid CRS) into the MEM band. */
-_Static_assert(SCARP_BURN_BAND_ROWS == 64, "CHUNKYSIZE below");
+_Static_assert(SCARP_BURN_BAND_ROWS == 64, "CHUNKYSIZE in burn() is the band");
 
+/* Burns a batch of geometries (already in the grid CRS) into the MEM band. */
 static scarp_status burn(GDALDatasetH mem, OGRGeometryH *geoms, int n, const char *path)
 {
     if (n == 0) return SCARP_OK;
@@ -453,7 +453,6 @@ scarp_status scarp_vector_burner_rows(scarp_vector_burner *b, int64_t row0, int6
 scarp_status scarp_vector_rasterize_window(const char *path, const scarp_grid *grid, uint8_t *mask,
                                            scarp_rasterize_info *info)
 {
-    memset(mask, 0, (size_t)grid->width * (size_t)grid->height);
     scarp_vector_burner *b = NULL;
     scarp_status st = scarp_vector_burner_open(&b, path, grid, info);
     if (st) return st;
