@@ -1,9 +1,12 @@
-/* test_core.c — status, allocation injection, RNG statistics and streams, CRC-32, paths. */
+/* test_core.c — status, allocation injection, RNG statistics and streams, CRC-32, paths,
+ * bitmaps on the heap and spilled to a file. */
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "scarp/alloc.h"
+#include "scarp/bitmap.h"
 #include "scarp/fsutil.h"
 #include "scarp/hash.h"
 #include "scarp/rng.h"
@@ -137,6 +140,71 @@ static void test_sha256_fips_vectors(void)
     CHECK_FAILS(scarp_hash_file("/nonexistent/x.tif", hex), SCARP_ERR_IO);
 }
 
+/* The NaN pattern of the bitmap tests: cell k is NaN when a hash of k says so (about 1 in 5). */
+static int pattern_nan(int64_t k) { return (uint64_t)k * 0x9E3779B97F4A7C15ull >> 61 == 3; }
+
+static void fill_pattern(float *v, int64_t first, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) v[i] = pattern_nan(first + i) ? NAN : 1.0f;
+}
+
+/* A spilled bitmap holds the same bits as a heap one (strips of any alignment), keeps them
+ * through release, and its marked pages leave the resident set. */
+static void test_bitmap_spill(void)
+{
+    char dir[] = "/tmp/scarp_bitmap_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    /* 1. equality, odd size, unaligned strips of 999 cells */
+    const int64_t n1 = 1000003;
+    scarp_bitmap h, f;
+    CHECK_OK(scarp_bitmap_init(&h, n1, NULL));
+    CHECK_OK(scarp_bitmap_init(&f, n1, dir));
+    CHECK(f.spilled && !h.spilled && f.bytes == (size_t)((n1 + 7) / 8));
+    float *v = scarp_malloc(sizeof(float) * (1 << 20));
+    for (int64_t a = 0; a < n1; a += 999) {
+        int64_t m = n1 - a < 999 ? n1 - a : 999;
+        fill_pattern(v, a, m);
+        scarp_bitmap_mark_nan(&h, a, v, m);
+        scarp_bitmap_mark_nan(&f, a, v, m);
+    }
+    CHECK(memcmp(h.bits, f.bits, h.bytes) == 0);
+    int64_t wrong = 0;
+    for (int64_t k = 0; k < n1; k++) wrong += scarp_bitmap_get(&f, k) != pattern_nan(k);
+    CHECK_EQ_INT(wrong, 0);
+    scarp_bitmap_clear(&f);
+    int64_t set = 0;
+    for (size_t i = 0; i < f.bytes; i++) set += f.bits[i] != 0;
+    CHECK_EQ_INT(set, 0);
+    scarp_bitmap_free(&h);
+    scarp_bitmap_free(&f);
+    /* 2. 2^28 cells (32 MB of bits) marked strip by strip: the resident set grows by far less
+     * than the bitmap, and every bit reads back */
+    const int64_t n2 = (int64_t)1 << 28, S = 1 << 20;
+    CHECK_OK(scarp_bitmap_init(&f, n2, dir));
+    const int64_t rss0 = scarp_rss_bytes();
+    for (int64_t a = 0; a < n2; a += S) {
+        fill_pattern(v, a, S);
+        scarp_bitmap_mark_nan(&f, a, v, S);
+    }
+    const int64_t grew = scarp_rss_bytes() - rss0;
+    CHECK_MSG(grew < (int64_t)(f.bytes / 4), "spilled bitmap of %zu MB: RSS grew by %lld MB", f.bytes >> 20,
+              (long long)(grew >> 20));
+    wrong = 0;
+    for (int64_t a = 0; a < n2; a += S) {
+        for (int64_t k = a; k < a + S; k++) wrong += scarp_bitmap_get(&f, k) != pattern_nan(k);
+        scarp_bitmap_release(&f, a, S);
+    }
+    CHECK_EQ_INT(wrong, 0);
+    scarp_bitmap_free(&f);
+    scarp_free(v);
+    /* 3. a spill folder that does not exist: a clear error naming it */
+    char missing[64];
+    snprintf(missing, sizeof missing, "%s/none", dir);
+    CHECK_FAILS(scarp_bitmap_init(&f, 100, missing), SCARP_ERR_IO);
+    CHECK(strstr(scarp_last_error(), missing) != NULL);
+    CHECK(rmdir(dir) == 0); /* the spill files were unlinked at once */
+}
+
 int main(void)
 {
     RUN(test_sha256_fips_vectors);
@@ -145,5 +213,6 @@ int main(void)
     RUN(test_crc32_known_value);
     RUN(test_alloc_injection);
     RUN(test_atomic_write_and_paths);
+    RUN(test_bitmap_spill);
     return check_summary();
 }

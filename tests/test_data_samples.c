@@ -241,6 +241,10 @@ static void test_negatives(void)
     uint8_t *valid = scarp_malloc((size_t)(W * H));
     for (int64_t r = 0; r < H; r++)
         for (int64_t c = 0; c < W; c++) valid[r * W + c] = !(c > 600 && r < 500); /* a void quarter */
+    scarp_bitmap vb; /* what prepare passes: the same mask, one bit per cell */
+    CHECK_OK(scarp_bitmap_init(&vb, W * H, NULL));
+    for (int64_t i = 0; i < W * H; i++)
+        if (valid[i]) scarp_bitmap_set(&vb, i);
     int64_t n_pos = 300, n_neg = 600;
     double px[300], py[300];
     scarp_rng rng;
@@ -253,7 +257,7 @@ static void test_negatives(void)
     double *nx2 = scarp_malloc(sizeof(double) * n_neg), *ny2 = scarp_malloc(sizeof(double) * n_neg);
     int64_t *nc = scarp_malloc(sizeof(int64_t) * n_neg), *nr = scarp_malloc(sizeof(int64_t) * n_neg);
     double dmin = 400;
-    CHECK_OK(scarp_negatives_sample(valid, &g, px, py, n_pos, n_neg, dmin, 42, nx, ny, nc, nr));
+    CHECK_OK(scarp_negatives_sample(&vb, &g, px, py, n_pos, n_neg, dmin, 42, nx, ny, nc, nr));
     /* brute force: every negative on a valid cell, ≥ dmin from every positive and other negative */
     int bad_valid = 0, bad_pos = 0, bad_neg = 0;
     for (int64_t i = 0; i < n_neg; i++) {
@@ -269,12 +273,13 @@ static void test_negatives(void)
     for (int64_t i = 0; i < n_neg; i++) left += nc[i] < 300;
     CHECK_MSG(left > 120 && left < 260, "left third: %d of 600", left);
     /* seeded */
-    CHECK_OK(scarp_negatives_sample(valid, &g, px, py, n_pos, n_neg, dmin, 42, nx2, ny2, nc, nr));
+    CHECK_OK(scarp_negatives_sample(&vb, &g, px, py, n_pos, n_neg, dmin, 42, nx2, ny2, nc, nr));
     CHECK(memcmp(nx, nx2, sizeof(double) * n_neg) == 0 && memcmp(ny, ny2, sizeof(double) * n_neg) == 0);
     /* impossible: 600 points 3 km apart in 30 km × 30 km */
-    CHECK_FAILS(scarp_negatives_sample(valid, &g, px, py, n_pos, n_neg, 3000, 42, nx, ny, nc, nr), SCARP_ERR_INPUT);
+    CHECK_FAILS(scarp_negatives_sample(&vb, &g, px, py, n_pos, n_neg, 3000, 42, nx, ny, nc, nr), SCARP_ERR_INPUT);
     CHECK(strstr(scarp_last_error(), "cannot hold 600 negatives at least 3000 m") != NULL);
     scarp_free(valid);
+    scarp_bitmap_free(&vb);
     scarp_free(nx);
     scarp_free(ny);
     scarp_free(nx2);

@@ -23,7 +23,7 @@
 
 typedef struct {
     scarp_grid g;
-    uint8_t *valid;
+    scarp_bitmap valid;
     int64_t n_pos, n_ev;
     double px[64], py[64];
     int64_t pcol[64], prow[64];
@@ -38,8 +38,9 @@ static void hz_make(hz_fixture *f)
     memset(f, 0, sizeof *f);
     scarp_grid_init(&f->g);
     CHECK_OK(scarp_grid_from_extent(&f->g, "EPSG:32640", 30, 0, 0, HZ_W * 30, HZ_H * 30));
-    f->valid = scarp_malloc(HZ_W * HZ_H);
-    for (int64_t i = 0; i < HZ_W * HZ_H; i++) f->valid[i] = (i % HZ_W) < 180; /* a nodata stripe */
+    scarp_bitmap_init(&f->valid, HZ_W * HZ_H, NULL);
+    for (int64_t i = 0; i < HZ_W * HZ_H; i++)
+        if ((i % HZ_W) < 180) scarp_bitmap_set(&f->valid, i); /* a nodata stripe beyond column 180 */
     scarp_rng r;
     scarp_rng_seed(&r, 77);
     f->n_pos = 60;
@@ -68,7 +69,7 @@ static void hz_make(hz_fixture *f)
 
 static void hz_free(hz_fixture *f)
 {
-    scarp_free(f->valid);
+    scarp_bitmap_free(&f->valid);
     scarp_grid_free(&f->g);
 }
 
@@ -83,7 +84,7 @@ typedef struct {
 static scarp_status hz_draw(const hz_fixture *f, int64_t n_neg, double share, uint64_t seed, hz_out *o)
 {
     memset(o, 0, sizeof *o);
-    return scarp_hazard_negatives(f->valid, &f->g, f->px, f->py, f->pcol, f->prow, f->n_pos, f->ev_cell, f->ev_date,
+    return scarp_hazard_negatives(&f->valid, &f->g, f->px, f->py, f->pcol, f->prow, f->n_pos, f->ev_cell, f->ev_date,
                                   f->n_ev, n_neg, share, 100.0, HZ_FIRST, HZ_LAST, HZ_WIN, seed, o->x, o->y, o->col,
                                   o->row, o->date, o->same, &o->n_same);
 }
@@ -106,7 +107,7 @@ static void test_hazard_negatives(void)
         for (int64_t k = 0; k < n_neg; k++) {
             /* the window D−N … D−1 lies inside the record */
             CHECK_MSG(a.date[k] - HZ_WIN >= HZ_FIRST && a.date[k] - 1 <= HZ_LAST, "date %d", a.date[k]);
-            CHECK(f.valid[a.row[k] * HZ_W + a.col[k]]);
+            CHECK(scarp_bitmap_get(&f.valid, a.row[k] * HZ_W + a.col[k]));
             int64_t cell = a.row[k] * HZ_W + a.col[k];
             /* no negative within the window of an event at its own cell */
             for (int64_t e = 0; e < f.n_ev; e++)
@@ -145,7 +146,7 @@ static void test_hazard_negatives(void)
     CHECK_OK(hz_draw(&f, 90, 0.4, 42, &a));
     static double sx[54], sy[54];
     static int64_t sc[54], sr[54];
-    CHECK_OK(scarp_negatives_sample(f.valid, &f.g, f.px, f.py, f.n_pos, 54, 100.0, 42, sx, sy, sc, sr));
+    CHECK_OK(scarp_negatives_sample(&f.valid, &f.g, f.px, f.py, f.n_pos, 54, 100.0, 42, sx, sy, sc, sr));
     CHECK(memcmp(sc, a.col, sizeof sc) == 0 && memcmp(sr, a.row, sizeof sr) == 0);
     hz_free(&f);
 }
@@ -161,12 +162,12 @@ static void test_hazard_impossible(void)
     static int64_t col[10], row[10], ns;
     static int32_t date[10];
     static uint8_t same[10];
-    CHECK_FAILS(scarp_hazard_negatives(f.valid, &f.g, f.px, f.py, f.pcol, f.prow, f.n_pos, f.ev_cell, f.ev_date,
+    CHECK_FAILS(scarp_hazard_negatives(&f.valid, &f.g, f.px, f.py, f.pcol, f.prow, f.n_pos, f.ev_cell, f.ev_date,
                                        f.n_ev, 10, 0.5, 100.0, 0, 60, HZ_WIN, 1, x, y, col, row, date, same, &ns),
                 SCARP_ERR_INPUT);
     CHECK(strstr(scarp_last_error(), "same_cell_share") != NULL);
     /* a record shorter than the window */
-    CHECK_FAILS(scarp_hazard_negatives(f.valid, &f.g, f.px, f.py, f.pcol, f.prow, f.n_pos, f.ev_cell, f.ev_date,
+    CHECK_FAILS(scarp_hazard_negatives(&f.valid, &f.g, f.px, f.py, f.pcol, f.prow, f.n_pos, f.ev_cell, f.ev_date,
                                        f.n_ev, 10, 0.5, 100.0, 0, 20, HZ_WIN, 1, x, y, col, row, date, same, &ns),
                 SCARP_ERR_INPUT);
     hz_free(&f);

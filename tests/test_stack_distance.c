@@ -59,6 +59,7 @@ static double brute(const polyline *f, int nf, double x, double y)
 static float f_one(double x, double y) { return 1.0f; }
 
 static int64_t g_memory; /* [project] memory of the next build (0: the default) */
+static int g_dem_holes;  /* 1: the next build's DEM has nodata cells (an oblique band and scattered cells) */
 
 /* A constant DEM of W x H cells of 30 m from (X0, Y0), faults as a GeoPackage, the stack. */
 static scarp_status build(const char *name, int W, int H, const polyline *f, int nf, scarp_stack *s, char *dir,
@@ -72,7 +73,11 @@ static scarp_status build(const char *name, int W, int H, const polyline *f, int
     g.width = W, g.height = H;
     g.gt[0] = X0, g.gt[1] = CELL, g.gt[2] = 0, g.gt[3] = Y0 + CELL * H, g.gt[4] = 0, g.gt[5] = -CELL;
     float *d = scarp_malloc((size_t)scarp_grid_cells(&g) * sizeof(float));
-    for (int64_t i = 0; i < scarp_grid_cells(&g); i++) d[i] = f_one(0, 0);
+    for (int64_t i = 0; i < scarp_grid_cells(&g); i++) {
+        const int64_t r = i / W, c = i % W;
+        const int hole = g_dem_holes && ((r + 2 * c) % 97 < 5 || (uint64_t)i * 0x9E3779B97F4A7C15ull >> 60 == 7);
+        d[i] = hole ? NAN : f_one(0, 0);
+    }
     snprintf(dem, sizeof dem, "%s/%s_dem.tif", tmp_root, name);
     CHECK_OK(scarp_raster_write(dem, &g, d, SCARP_OUT_FLOAT32, NULL));
     scarp_free(d);
@@ -278,10 +283,31 @@ static void test_strips_equal_whole_window(void)
     scarp_stack a, b;
     char da[1100], db[1100];
     g_memory = (int64_t)1 << 40;
+    g_dem_holes = 1;
     CHECK_OK(build("whole", W, H, f, 3, &a, da, sizeof da));
-    g_memory = (int64_t)1 << 10; /* below what the process holds: the smallest strips */
+    g_memory = (int64_t)1 << 10; /* below what the process holds: the smallest strips, spilled bitmaps */
     CHECK_OK(build("strips", W, H, f, 3, &b, db, sizeof db));
     g_memory = 0;
+    g_dem_holes = 0;
+    /* the nodata bitmaps spilled to files under the tiny budget: the same valid mask */
+    CHECK(a.valid_cells > 0 && a.valid_cells < (int64_t)W * H / 10 * 9);
+    CHECK_EQ_INT(b.valid_cells, a.valid_cells);
+    {
+        float *va = NULL, *vb = NULL;
+        scarp_grid gv;
+        scarp_grid_init(&gv);
+        CHECK_OK(scarp_raster_read(a.valid_path, 1, &gv, &va));
+        scarp_grid_free(&gv);
+        scarp_grid_init(&gv);
+        CHECK_OK(scarp_raster_read(b.valid_path, 1, &gv, &vb));
+        scarp_grid_free(&gv);
+        int64_t vdiff = 0, vn = 0;
+        for (int64_t i = 0; va && vb && i < (int64_t)W * H; i++) vdiff += va[i] != vb[i], vn += va[i] > 0.5f;
+        CHECK(va && vb);
+        CHECK_EQ_INT(vdiff, 0);
+        CHECK_EQ_INT(vn, a.valid_cells);
+        scarp_free(va), scarp_free(vb);
+    }
     double sa = preflight_strips(da), sb = preflight_strips(db);
     printf("  whole window: %.0f strip(s); tiny budget: %.0f strips\n", sa, sb);
     CHECK(sa == 1);

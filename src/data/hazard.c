@@ -46,7 +46,7 @@ static void cell_range(const int64_t *ev, int64_t n, int64_t cell, int64_t *lo, 
     *hi = a;
 }
 
-scarp_status scarp_hazard_negatives(const uint8_t *valid, const scarp_grid *grid, const double *px, const double *py,
+scarp_status scarp_hazard_negatives(const scarp_bitmap *valid, const scarp_grid *grid, const double *px, const double *py,
                                     const int64_t *pcol, const int64_t *prow, int64_t n_pos, const int64_t *ev_cell,
                                     const int32_t *ev_date, int64_t n_ev, int64_t n_neg, double share, double min_dist,
                                     int32_t first, int32_t last, int window, uint64_t seed, double *nx, double *ny,
@@ -144,7 +144,7 @@ end:
     return st;
 }
 
-scarp_status scarp_hazard_prepare_negatives(const scarp_config *cfg, const uint8_t *valid, const scarp_grid *g,
+scarp_status scarp_hazard_prepare_negatives(const scarp_config *cfg, const scarp_bitmap *valid, const scarp_grid *g,
                                             const scarp_inventory *inv, int has_series, int32_t first, int32_t last,
                                             int window, scarp_dataset *d, int64_t n_pos, int64_t n_neg,
                                             int64_t *n_same)
@@ -167,7 +167,7 @@ scarp_status scarp_hazard_prepare_negatives(const scarp_config *cfg, const uint8
     for (int64_t i = 0; i < inv->n; i++) {
         int64_t col, row;
         if (inv->date[i] == SCARP_NO_DATE || !scarp_grid_cell_of(g, inv->x[i], inv->y[i], &col, &row) ||
-            !valid[row * g->width + col])
+            !scarp_bitmap_get(valid, row * g->width + col))
             continue;
         ev_cell[n_ev] = row * g->width + col;
         ev_date[n_ev++] = inv->date[i];

@@ -99,7 +99,7 @@ static int hash_near(const spatial_hash *h, double x, double y, double d)
     return 0;
 }
 
-scarp_status scarp_negatives_sample(const uint8_t *valid, const scarp_grid *grid, const double *px, const double *py,
+scarp_status scarp_negatives_sample(const scarp_bitmap *valid, const scarp_grid *grid, const double *px, const double *py,
                                     int64_t n_pos, int64_t n_neg, double min_dist, uint64_t seed, double *nx,
                                     double *ny, int64_t *ncol, int64_t *nrow)
 {
@@ -120,7 +120,7 @@ scarp_status scarp_negatives_sample(const uint8_t *valid, const scarp_grid *grid
     }
     for (int64_t i = 0; i < n_pos; i++) hash_add(&h, px[i] * sx, py[i] * sy);
     int64_t n_valid = 0;
-    for (int64_t i = 0; i < W * H; i++) n_valid += valid[i] != 0;
+    for (size_t i = 0; i < valid->bytes; i++) n_valid += __builtin_popcount(valid->bits[i]); /* bits past the grid are 0 */
     if (n_valid == 0) {
         hash_free(&h);
         return scarp_fail(SCARP_ERR_INPUT, "negatives: the grid has no valid cell");
@@ -135,7 +135,7 @@ scarp_status scarp_negatives_sample(const uint8_t *valid, const scarp_grid *grid
     while (placed < n_neg && draws < budget) {
         draws++;
         int64_t cell = (int64_t)scarp_rng_below(&rng, (uint64_t)(W * H));
-        if (!valid[cell]) continue;
+        if (!scarp_bitmap_get(valid, cell)) continue;
         int64_t col = cell % W, row = cell / W;
         double x = scarp_grid_x(grid, (double)col), y = scarp_grid_y(grid, (double)row);
         if (hash_near(&h, x * sx, y * sy, min_dist)) {

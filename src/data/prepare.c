@@ -110,7 +110,6 @@ scarp_status scarp_prepare_stack(const scarp_config *cfg, const char *out, scarp
     return scarp_write_file_atomic(stamp_path, line, (size_t)n);
 }
 
-/* The valid mask of the stack as bytes (height, width). */
 /* Spatial blocks of the samples for repeat r. Repeat 0 gives the blocks of the main split;
  * each further repeat draws its own partition, as sperrorest re-runs k-means per repetition
  * (Brenning 2012): k-means from a seed of its own, square blocks with a random offset of the
@@ -143,28 +142,37 @@ static scarp_status spatial_blocks(const scarp_config *cfg, const scarp_grid *g,
     return st;
 }
 
-static scarp_status read_valid(const scarp_stack *s, uint8_t **valid)
+/* The valid mask of the stack, one bit per cell (250 MB at 2 × 10⁹ cells: the only whole-grid
+ * array of the samples stage), read by strips of 256 rows. */
+/* Empties GDAL's block cache (a zero cap flushes it) and caps it at cap again: blocks that
+ * will not be read again would otherwise stay resident up to the cap. */
+static void drop_gdal_cache(int64_t cap)
 {
-    /* by strips of 256 rows: the byte mask is the only whole-grid array (1 byte per cell) */
+    scarp_gdal_cache_set(0);
+    scarp_gdal_cache_set(cap);
+#ifdef __GLIBC__
+    malloc_trim(0); /* and what they held goes back to the system */
+#endif
+}
+
+static scarp_status read_valid(const scarp_stack *s, scarp_bitmap *valid)
+{
     const scarp_grid *g = &s->grid;
     const int64_t W = g->width, H = g->height, R = 256;
     scarp_warped *w = NULL;
     scarp_align_info info;
     float *strip = scarp_malloc((size_t)(W * R) * sizeof(float));
-    *valid = scarp_malloc((size_t)(W * H));
-    scarp_status st = strip && *valid ? SCARP_OK : SCARP_ERR_NOMEM;
+    scarp_status st = strip ? scarp_bitmap_init(valid, W * H, NULL) : SCARP_ERR_NOMEM;
     if (!st) st = scarp_warped_open(&w, s->valid_path, 1, g, SCARP_RESAMPLE_NEAREST, &info);
     for (int64_t r0 = 0; !st && r0 < H; r0 += R) {
         const int64_t rows = H - r0 < R ? H - r0 : R;
         if ((st = scarp_warped_read(w, 0, r0, W, rows, strip))) break;
-        for (int64_t i = 0; i < rows * W; i++) (*valid)[r0 * W + i] = strip[i] > 0.5f;
+        for (int64_t i = 0; i < rows * W; i++)
+            if (strip[i] > 0.5f) scarp_bitmap_set(valid, r0 * W + i);
     }
     scarp_warped_close(w);
     scarp_free(strip);
-    if (st) {
-        scarp_free(*valid);
-        *valid = NULL;
-    }
+    if (st) scarp_bitmap_free(valid);
     return st;
 }
 
@@ -346,7 +354,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     scarp_dataset d;
     scarp_dataset_init(&d);
     dropped_list dl = {0};
-    uint8_t *valid = NULL;
+    scarp_bitmap valid = {0};
     float *raw = NULL, *raw_seq = NULL;
     int64_t *keys = NULL;
     int stack_reused = 0;
@@ -365,20 +373,24 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
                rep.seconds_stack);
     const scarp_grid *g = &stack.grid;
     const int64_t W = g->width;
+    /* the blocks the build left in GDAL's cache are not needed again */
+    drop_gdal_cache(gdal_cache > budget / 8 ? budget / 8 : gdal_cache);
 #ifdef __GLIBC__
     malloc_trim(0); /* what the stack's build freed goes back to the system */
 #endif
+    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "stack", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
     if ((st = read_valid(&stack, &valid)) != SCARP_OK) goto end;
-    scarp_debug("prepare: %-16s done at %.2f s", "valid mask", scarp_now() - t0);
+    drop_gdal_cache(gdal_cache > budget / 8 ? budget / 8 : gdal_cache); /* valid.tif is read once */
+    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "valid mask", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
 
     /* 2. temporal series and inventory */
     if ((st = scarp_temporal_load(&tmp, cfg, g)) != SCARP_OK) goto end;
-    scarp_debug("prepare: %-16s done at %.2f s", "temporal series", scarp_now() - t0);
+    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "temporal series", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
     const int N = tmp ? scarp_temporal_window(tmp) : 0, T = scarp_temporal_n_vars(tmp);
     int32_t rec_first = 0, rec_last = 0;
     if (tmp) scarp_temporal_range(tmp, &rec_first, &rec_last);
     if ((st = scarp_inventory_read(cfg, g, &inv)) != SCARP_OK) goto end;
-    scarp_debug("prepare: %-16s done at %.2f s", "inventory", scarp_now() - t0);
+    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "inventory", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
     rep.inventory_rows = inv.n;
     rep.labelled = inv.has_labels;
     if (tmp && !inv.has_dates) {
@@ -411,7 +423,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
             drop(&dl, inv.source[i], inv.x[i], inv.y[i], "off the grid");
             continue;
         }
-        if (!valid[row * W + col]) {
+        if (!scarp_bitmap_get(&valid, row * W + col)) {
             rep.dropped_nodata++;
             drop(&dl, inv.source[i], inv.x[i], inv.y[i], "on a nodata cell");
             continue;
@@ -444,7 +456,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     int8_t *lab = scarp_malloc((size_t)(inv.n + 1));
     if (!lab) {
         scarp_free(seq_probe);
-    scarp_debug("prepare: %-16s done at %.2f s", "filtering", scarp_now() - t0);
+    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "filtering", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
         st = SCARP_ERR_NOMEM;
         goto end;
     }
@@ -499,7 +511,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     /* 4. negatives ((cell, day) pairs for task = hazard: src/data/hazard.c) */
     if (strcmp(cfg->task, "hazard") == 0) {
         int64_t n_neg = llround(cfg->negatives_ratio * (double)n), n_same = 0;
-        if ((st = scarp_hazard_prepare_negatives(cfg, valid, g, &inv, tmp != NULL, rec_first, rec_last, N, &d, n,
+        if ((st = scarp_hazard_prepare_negatives(cfg, &valid, g, &inv, tmp != NULL, rec_first, rec_last, N, &d, n,
                                                  n_neg, &n_same)) != SCARP_OK)
             goto end;
         snprintf(rep.dates_mode, sizeof rep.dates_mode, "hazard");
@@ -509,7 +521,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
         rep.negatives = n_neg;
     } else if (!inv.has_labels) {
         int64_t n_pos = n, n_neg = llround(cfg->negatives_ratio * (double)n_pos);
-        if ((st = scarp_negatives_sample(valid, g, d.x, d.y, n_pos, n_neg, cfg->negatives_min_distance, cfg->seed,
+        if ((st = scarp_negatives_sample(&valid, g, d.x, d.y, n_pos, n_neg, cfg->negatives_min_distance, cfg->seed,
                                          d.x + n, d.y + n, d.col + n, d.row + n)) != SCARP_OK)
             goto end;
         scarp_rng rng;
@@ -532,7 +544,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
         snprintf(rep.dates_mode, sizeof rep.dates_mode, "inventory");
     }
     d.n = n;
-    scarp_debug("prepare: %-16s done at %.2f s", "negatives", scarp_now() - t0);
+    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "negatives", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
     scarp_info("prepare: %lld landslides, %lld non-landslides (%lld inventory rows dropped)", (long long)rep.positives,
                (long long)rep.negatives, (long long)dl.n);
 
@@ -589,7 +601,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     }
 
     /* 6. raw patches and sequences */
-    scarp_debug("prepare: %-16s done at %.2f s", "splits", scarp_now() - t0);
+    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "splits", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
     const int H = cfg->patch, L = stack.n_layers;
     raw = scarp_malloc(sizeof(float) * (size_t)n * L * H * H);
     if (!raw) {
@@ -601,8 +613,9 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     scarp_progress_step(p, n);
     scarp_progress_end(p);
     if (st != SCARP_OK) goto end;
+    drop_gdal_cache(gdal_cache); /* the layers are not read again */
     const char *var_names[2] = {NULL, NULL};
-    scarp_debug("prepare: %-16s done at %.2f s", "patches", scarp_now() - t0);
+    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "patches", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
     if (tmp) {
         raw_seq = scarp_malloc(sizeof(float) * (size_t)n * N * T);
         if (!raw_seq) {
@@ -621,7 +634,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     }
 
     /* 7. normalisation on the training split, then the normalised arrays */
-    scarp_debug("prepare: %-16s done at %.2f s", "sequences", scarp_now() - t0);
+    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "sequences", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
     if ((st = scarp_norm_fit(&d.norm, &stack, n, H, raw, N, T, var_names, raw_seq, d.split)) != SCARP_OK) goto end;
     const int C = d.norm.C;
     d.C = C;
@@ -648,7 +661,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     d.raw_seq = raw_seq;
     raw = raw_seq = NULL;
     if ((st = build_names_and_factors(&d)) != SCARP_OK) goto end;
-    scarp_debug("prepare: %-16s done at %.2f s", "normalisation", scarp_now() - t0);
+    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "normalisation", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
     if ((st = scarp_grid_copy(&d.grid, g)) != SCARP_OK) goto end;
 
     /* 8. outputs */
@@ -665,7 +678,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
         if (st != SCARP_OK) goto end;
     }
     scarp_path_join(rep.report_path, sizeof rep.report_path, out, "prepare_dropped.csv");
-    scarp_debug("prepare: %-16s done at %.2f s", "files", scarp_now() - t0);
+    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "files", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
     rep.seconds_total = scarp_now() - t0;
     if ((st = write_summary(out, cfg, &d, &rep, &dl, tmp, stack_reused, stack.valid_cells)) != SCARP_OK) goto end;
     scarp_info("prepare: %lld samples, %d channels, %d x %d patches, %d x %d sequences in %.1f s", (long long)n, C, H, H,
@@ -681,7 +694,7 @@ end:
     scarp_free(keys);
     scarp_free(raw);
     scarp_free(raw_seq);
-    scarp_free(valid);
+    scarp_bitmap_free(&valid);
     scarp_free(dl.rows);
     scarp_inventory_free(&inv);
     scarp_temporal_free(tmp);

@@ -3,6 +3,7 @@
 #ifndef SCARP_DATA_SAMPLES_H
 #define SCARP_DATA_SAMPLES_H
 #include <stdint.h>
+#include "scarp/bitmap.h"
 #include "scarp/config.h"
 #include "scarp/dataset.h"
 #include "scarp/grid.h"
@@ -29,11 +30,11 @@ scarp_status scarp_inventory_read(const scarp_config *cfg, const scarp_grid *gri
  * equirectangular approximation at the grid's centre latitude for a geographic one). */
 void scarp_grid_metric_scale(const scarp_grid *g, double *sx, double *sy);
 
-/* Draws n_neg cells uniformly over the valid cells (valid: (height, width), 1 = valid),
+/* Draws n_neg cells uniformly over the valid cells (valid: one bit per cell of the grid, row by row, 1 = valid),
  * each at least min_dist metres (and > 0) from every positive (px, py) and from each other
  * (spatial hash with buckets of ≥ min_dist: O(n) expected, not O(n²)). Cell centres go to
  * (nx, ny, ncol, nrow). SCARP_ERR_INPUT when the area cannot hold them. */
-scarp_status scarp_negatives_sample(const uint8_t *valid, const scarp_grid *grid, const double *px, const double *py,
+scarp_status scarp_negatives_sample(const scarp_bitmap *valid, const scarp_grid *grid, const double *px, const double *py,
                                     int64_t n_pos, int64_t n_neg, double min_dist, uint64_t seed, double *nx,
                                     double *ny, int64_t *ncol, int64_t *nrow);
 
@@ -47,7 +48,7 @@ scarp_status scarp_negatives_sample(const uint8_t *valid, const scarp_grid *grid
  * that cell (ev_cell = row·width + col, ev_date: every dated inventory row on a valid cell),
  * no (cell, day) pair twice. *n_same_out = the same-cell count. SCARP_ERR_INPUT when the
  * record is too short for them. */
-scarp_status scarp_hazard_negatives(const uint8_t *valid, const scarp_grid *grid, const double *px, const double *py,
+scarp_status scarp_hazard_negatives(const scarp_bitmap *valid, const scarp_grid *grid, const double *px, const double *py,
                                     const int64_t *pcol, const int64_t *prow, int64_t n_pos, const int64_t *ev_cell,
                                     const int32_t *ev_date, int64_t n_ev, int64_t n_neg, double share, double min_dist,
                                     int32_t first, int32_t last, int window, uint64_t seed, double *nx, double *ny,
@@ -56,7 +57,7 @@ scarp_status scarp_hazard_negatives(const uint8_t *valid, const scarp_grid *grid
 /* The prepare step for task = hazard: checks the inputs (series needed, no label column),
  * collects the dated inventory events on valid cells, allocates d->same_cell and fills
  * rows n_pos … n_pos+n_neg−1 of d (labels 0). */
-scarp_status scarp_hazard_prepare_negatives(const scarp_config *cfg, const uint8_t *valid, const scarp_grid *g,
+scarp_status scarp_hazard_prepare_negatives(const scarp_config *cfg, const scarp_bitmap *valid, const scarp_grid *g,
                                             const scarp_inventory *inv, int has_series, int32_t first, int32_t last,
                                             int window, scarp_dataset *d, int64_t n_pos, int64_t n_neg,
                                             int64_t *n_same);

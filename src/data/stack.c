@@ -8,6 +8,7 @@
 #include "scarp/json_io.h"
 #include "scarp/stack.h"
 #include "scarp/alloc.h"
+#include "scarp/bitmap.h"
 #include "scarp/fsutil.h"
 #include "scarp/log.h"
 #include "scarp/progress.h"
@@ -178,29 +179,24 @@ static scarp_resample method_for(scarp_layer_kind kind)
 
 /* ---- void bitmaps: which cells each layer leaves nodata ----
  * Every producer (strip jobs, terrain, distances) marks its layer's NaN cells in a bitmap
- * of the grid (1 bit per cell: 2 MB per layer at 4000², 25 MB at 2×10⁸ cells) as it
- * writes the layer, so the valid mask is an AND of bitmaps instead of a second decode of
- * every layer (it was 2.8 s of the kerman stack). A bitmap is only written by the job
- * that produces its layer; byte-aligned strips (256 rows) keep jobs apart. */
+ * of the grid (1 bit per cell: 2 MB per layer at 4000², 25 MB at 2×10⁸ cells, 250 MB at
+ * 2×10⁹) as it writes the layer, so the valid mask is an AND of bitmaps instead of a second
+ * decode of every layer (it was 2.8 s of the kerman stack). A bitmap is only written by the
+ * job that produces its layer; byte-aligned strips (256 rows) keep jobs apart. Where the
+ * bitmaps of the expected layers would take more than an eighth of `[project] memory`, they
+ * are spilled to unlinked files of the stack folder (scarp_bitmap_init) and each strip's
+ * pages leave the resident set once marked or read, so they cost page cache, not RSS. */
 
-static scarp_status voids_alloc(uint8_t **voids, int li, int64_t cells)
+typedef struct {
+    scarp_bitmap b[SCARP_STACK_MAX_LAYERS];
+    const char *spill_dir; /* NULL: on the heap */
+} void_set;
+
+static scarp_status voids_alloc(void_set *vs, int li, int64_t cells)
 {
-    if (voids[li]) return SCARP_OK;
-    voids[li] = scarp_calloc((size_t)((cells + 7) / 8), 1);
-    return voids[li] ? SCARP_OK : SCARP_ERR_NOMEM;
+    if (vs->b[li].bits) return SCARP_OK;
+    return scarp_bitmap_init(&vs->b[li], cells, vs->spill_dir);
 }
-
-/* Marks the NaN cells of v (n cells starting at flat index first). */
-static void voids_mark(uint8_t *bits, int64_t first, const float *v, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++)
-        if (isnan(v[i])) {
-            int64_t k = first + i;
-            bits[k >> 3] |= (uint8_t)(1u << (k & 7));
-        }
-}
-
-static inline int voids_get(const uint8_t *bits, int64_t k) { return (bits[k >> 3] >> (k & 7)) & 1; }
 
 /* ---- the reference grid ---- */
 
@@ -307,7 +303,7 @@ typedef struct {
     layer_acc acc;
 } strip_job;
 
-static scarp_status run_strip_job(strip_job *job, const scarp_stack *s, uint8_t **voids, scarp_preflight *pf,
+static scarp_status run_strip_job(strip_job *job, const scarp_stack *s, void_set *voids, scarp_preflight *pf,
                                   scarp_progress *p)
 {
     const scarp_grid *g = &s->grid;
@@ -328,7 +324,7 @@ static scarp_status run_strip_job(strip_job *job, const scarp_stack *s, uint8_t 
     scarp_raster_meta meta = {.description = L->name, .fast = 1};
     if ((st = scarp_raster_writer_open(&wr, L->path, g, SCARP_OUT_FLOAT32, &meta))) goto end;
     acc_init(&job->acc, L->kind == SCARP_KIND_CATEGORICAL);
-    uint8_t *bits = voids[job->layer];
+    scarp_bitmap *bits = &voids->b[job->layer];
     for (int64_t r = 0; r < g->height; r += STRIP_ROWS) {
         int64_t h = g->height - r < STRIP_ROWS ? g->height - r : STRIP_ROWS;
         size_t cells = (size_t)h * (size_t)g->width;
@@ -338,7 +334,7 @@ static scarp_status run_strip_job(strip_job *job, const scarp_stack *s, uint8_t 
             if ((st = scarp_ndvi(buf, buf2, (int64_t)cells, buf))) goto end;
         }
         if ((st = acc_add(&job->acc, buf, cells, in->path))) goto end;
-        voids_mark(bits, r * g->width, buf, (int64_t)cells);
+        scarp_bitmap_mark_nan(bits, r * g->width, buf, (int64_t)cells);
         if ((st = scarp_raster_writer_write(wr, 0, r, g->width, h, buf))) goto end;
         if ((st = scarp_progress_step(p, h))) {
             st = scarp_fail(SCARP_ERR_CANCELLED, "layer stack: cancelled");
@@ -364,7 +360,7 @@ end:
 
 /* ---- phase 2: DEM derivatives (whole DEM in memory when it fits the budget) ---- */
 
-static scarp_status write_whole(scarp_stack *s, uint8_t **voids, int li, const float *data)
+static scarp_status write_whole(scarp_stack *s, void_set *voids, int li, const float *data)
 {
     scarp_stack_layer *L = &s->layers[li];
     layer_acc acc;
@@ -373,7 +369,7 @@ static scarp_status write_whole(scarp_stack *s, uint8_t **voids, int li, const f
     if (st) return st;
     if (acc.n == 0) return scarp_fail(SCARP_ERR_INPUT, "layer %s: no valid cell on the grid", L->name);
     if ((st = voids_alloc(voids, li, scarp_grid_cells(&s->grid)))) return st;
-    voids_mark(voids[li], 0, data, scarp_grid_cells(&s->grid));
+    scarp_bitmap_mark_nan(&voids->b[li], 0, data, scarp_grid_cells(&s->grid));
     /* one writer fed by this thread: GDAL's workers compress its blocks in parallel */
     scarp_raster_meta meta = {.description = L->name, .fast = 1, .threads = omp_get_max_threads()};
     double t0 = scarp_now();
@@ -397,7 +393,7 @@ typedef struct {
     scarp_raster_writer *wr;
 } strip_out;
 
-static scarp_status strip_out_open(scarp_stack *s, uint8_t **voids, strip_out *o, const char *name,
+static scarp_status strip_out_open(scarp_stack *s, void_set *voids, strip_out *o, const char *name,
                                    scarp_layer_kind kind, scarp_layer_source src, const char *dir)
 {
     scarp_status st = add_layer(s, name, kind, src, dir, &o->li);
@@ -408,14 +404,14 @@ static scarp_status strip_out_open(scarp_stack *s, uint8_t **voids, strip_out *o
     return scarp_raster_writer_open(&o->wr, s->layers[o->li].path, &s->grid, SCARP_OUT_FLOAT32, &meta);
 }
 
-static scarp_status strip_out_write(scarp_stack *s, uint8_t **voids, strip_out *o, int64_t row0, int64_t rows,
+static scarp_status strip_out_write(scarp_stack *s, void_set *voids, strip_out *o, int64_t row0, int64_t rows,
                                     const float *v)
 {
     if (!o->wr) return SCARP_OK;
     const int64_t W = s->grid.width;
     scarp_status st = acc_add(&o->acc, v, (size_t)(rows * W), s->layers[o->li].name);
     if (st) return st;
-    voids_mark(voids[o->li], row0 * W, v, rows * W);
+    scarp_bitmap_mark_nan(&voids->b[o->li], row0 * W, v, rows * W);
     return scarp_raster_writer_write(o->wr, 0, row0, W, rows, v);
 }
 
@@ -507,7 +503,7 @@ static scarp_status strip_layer(strip_work *x, int k, int64_t r0, int64_t r1, co
 }
 
 /* Writes layer k by strips, one layer at a time (one writer's partial blocks in the cache). */
-static scarp_status strip_layer_write(scarp_stack *s, uint8_t **voids, strip_work *x, int k, int64_t S,
+static scarp_status strip_layer_write(scarp_stack *s, void_set *voids, strip_work *x, int k, int64_t S,
                                       const char *dir)
 {
     strip_out o = {0};
@@ -529,7 +525,7 @@ static scarp_status strip_layer_write(scarp_stack *s, uint8_t **voids, strip_wor
  * slope of the filled DEM, SCA, TWI, ln a, ln SPI and the distance to derived rivers by
  * strips (identical values). */
 static scarp_status derive_terrain_tiled(scarp_stack *s, const scarp_config *cfg, int dem_layer, unsigned derive,
-                                         int want_river_distance, const char *dir, uint8_t **voids,
+                                         int want_river_distance, const char *dir, void_set *voids,
                                          scarp_progress *p)
 {
     const scarp_grid *g = &s->grid;
@@ -545,7 +541,7 @@ static scarp_status derive_terrain_tiled(scarp_stack *s, const scarp_config *cfg
 #ifdef __GLIBC__
     malloc_trim(0); /* what the warping freed goes back to the system before the budget is measured */
 #endif
-    int64_t avail = budget - scarp_rss_bytes() - (int64_t)n_out * ((N + 7) / 8) - block_row;
+    int64_t avail = budget - scarp_rss_bytes() - (voids->spill_dir ? 0 : (int64_t)n_out * ((N + 7) / 8)) - block_row;
     if (avail < ((int64_t)8 << 20)) {
         scarp_warn("[project] memory = %lld MB leaves %lld MB beyond what the process holds: the terrain chain "
                    "runs in 8 MB and may exceed it", (long long)(budget >> 20), (long long)(avail >> 20));
@@ -691,7 +687,7 @@ end:
 }
 
 static scarp_status derive_terrain(scarp_stack *s, const scarp_config *cfg, int dem_layer, unsigned derive,
-                                   int want_river_distance, const char *dir, uint8_t **voids, scarp_progress *p)
+                                   int want_river_distance, const char *dir, void_set *voids, scarp_progress *p)
 {
     const scarp_grid *g = &s->grid;
     int64_t W = g->width, H = g->height, N = W * H;
@@ -885,7 +881,7 @@ static int64_t distance_strip_rows(const scarp_config *cfg, int64_t w, int64_t W
  * *dmax the largest grid distance, *beyond_reach the grid cells farther than reach. */
 static scarp_status distance_window_pass(scarp_vector_burner *b, const scarp_grid *win, const scarp_cellsize *cs,
                                          int64_t P, int64_t w, int64_t h, int64_t S, const char *scratch_path,
-                                         double reach, scarp_raster_writer *wr, layer_acc *acc, uint8_t *void_bits,
+                                         double reach, scarp_raster_writer *wr, layer_acc *acc, scarp_bitmap *void_bits,
                                          const char *name, int64_t *burnt_out, double *dmax, int64_t *beyond_reach)
 {
     const int64_t W = win->width, H = win->height;
@@ -943,7 +939,7 @@ static scarp_status distance_window_pass(scarp_vector_burner *b, const scarp_gri
             }
         }
         if ((st = acc_add(acc, dst, (size_t)(rows * w), name))) break;
-        voids_mark(void_bits, g0 * w, dst, rows * w);
+        scarp_bitmap_mark_nan(void_bits, g0 * w, dst, rows * w);
         for (int64_t k = 0; k < rows && !st; k += 256) /* the writer's copy stays one block row */
             st = scarp_raster_writer_write(wr, 0, g0 + k, w, rows - k < 256 ? rows - k : 256, dst + k * w);
     }
@@ -958,7 +954,7 @@ end:
 /* The distance layer li from the vector in->path: the margin loop above, each transform by
  * strips of the window (distance_window_pass), the last one's grid part written by strips.
  * Memory: the strips within `[project] memory` and the features meeting the window. */
-static scarp_status distance_layer(scarp_stack *s, const scarp_config *cfg, const char *dir, uint8_t **voids,
+static scarp_status distance_layer(scarp_stack *s, const scarp_config *cfg, const char *dir, void_set *voids,
                                    int li, scarp_preflight_input *in)
 {
     const scarp_grid *g = &s->grid;
@@ -998,13 +994,13 @@ static scarp_status distance_layer(scarp_stack *s, const scarp_config *cfg, cons
             if (S < H) scarp_gdal_cache_set(cache < gdal_cache ? cache : gdal_cache);
             scarp_debug("stack:   %s: RSS %lld MB before the strips", L->name, (long long)(scarp_rss_bytes() >> 20));
             acc_init(&acc, 0);
-            memset(voids[li], 0, (size_t)((scarp_grid_cells(g) + 7) / 8));
+            scarp_bitmap_clear(&voids->b[li]);
             scarp_raster_meta meta = {.description = L->name, .fast = 1, .threads = omp_get_max_threads()};
             if ((st = scarp_raster_writer_open(&wr, L->path, g, SCARP_OUT_FLOAT32, &meta))) break;
             in->strips = (H + S - 1) / S;
             scarp_debug("stack:   %s: window %lld x %lld (margin %lld), strips of %lld rows", L->name, (long long)W,
                         (long long)H, (long long)P, (long long)S);
-            if ((st = distance_window_pass(b, &win, &cs, P, w, h, S, scratch, reach, wr, &acc, voids[li], L->name,
+            if ((st = distance_window_pass(b, &win, &cs, P, w, h, S, scratch, reach, wr, &acc, &voids->b[li], L->name,
                                            &burnt, &dmax, &unsure)))
                 break;
         }
@@ -1070,7 +1066,7 @@ static void vector_crs_name(const char *path, char *out, size_t sz)
 
 /* ---- phase 4: the valid mask ---- */
 
-static scarp_status build_valid(scarp_stack *s, uint8_t *const *voids, scarp_preflight *pf, const char *dir,
+static scarp_status build_valid(scarp_stack *s, void_set *voids, scarp_preflight *pf, const char *dir,
                                 scarp_progress *p)
 {
     const scarp_grid *g = &s->grid;
@@ -1081,7 +1077,7 @@ static scarp_status build_valid(scarp_stack *s, uint8_t *const *voids, scarp_pre
     scarp_status st = vout ? SCARP_OK : SCARP_ERR_NOMEM;
     if (st) goto end;
     for (int l = 0; l < L; l++)
-        if (!voids[l]) {
+        if (!voids->b[l].bits) {
             st = scarp_fail(SCARP_ERR_INTERNAL, "layer stack: layer %s has no void bitmap", s->layers[l].name);
             goto end;
         }
@@ -1099,7 +1095,7 @@ static scarp_status build_valid(scarp_stack *s, uint8_t *const *voids, scarp_pre
         for (int64_t i = 0; i < cells; i++) {
             int bad = 0, who = -1;
             for (int l = 0; l < L; l++)
-                if (voids_get(voids[l], first + i)) {
+                if (scarp_bitmap_get(&voids->b[l], first + i)) {
                     bad++;
                     who = l;
                     nodata[l]++;
@@ -1108,6 +1104,7 @@ static scarp_status build_valid(scarp_stack *s, uint8_t *const *voids, scarp_pre
             vout[i] = bad ? 0.0f : 1.0f;
             valid += !bad;
         }
+        for (int l = 0; l < L; l++) scarp_bitmap_release(&voids->b[l], first, cells);
         if ((st = scarp_raster_writer_write(wr, 0, r, g->width, h, vout))) goto end;
         if (scarp_progress_step(p, h)) {
             st = scarp_fail(SCARP_ERR_CANCELLED, "layer stack: cancelled");
@@ -1317,7 +1314,7 @@ scarp_status scarp_stack_build(const scarp_config *cfg, const char *out_dir, sca
     scarp_stack *s = stack;
     scarp_preflight *pf = scarp_calloc(1, sizeof *pf);
     strip_job *jobs = scarp_calloc(SCARP_STACK_MAX_LAYERS, sizeof *jobs);
-    uint8_t *voids[SCARP_STACK_MAX_LAYERS] = {0}; /* per layer: 1 bit per cell, set where nodata */
+    void_set voids_set = {0}, *voids = &voids_set; /* per layer: 1 bit per cell, set where nodata */
     char final_dir[1100], part_dir[1100], old_dir[1100];
     int n_jobs = 0, dir_made = 0;
     scarp_status st = (!pf || !jobs) ? SCARP_ERR_NOMEM : SCARP_OK;
@@ -1375,6 +1372,17 @@ scarp_status scarp_stack_build(const scarp_config *cfg, const char *out_dir, sca
     remove_flat_dir(part_dir); /* leftovers of a crashed build */
     if ((st = scarp_mkdir_p(part_dir))) goto end;
     dir_made = 1;
+    {
+        /* the nodata bitmaps of every layer this build may make (an upper bound: the derived
+         * terrain layers and a river distance counted in full); spilled beyond an eighth of the budget */
+        int n_expect = cfg->n_layers + cfg->n_distances + 2;
+        for (int i = 0; i < cfg->n_layers; i++) n_expect += __builtin_popcount(cfg->layers[i].derive);
+        if (n_expect > SCARP_STACK_MAX_LAYERS) n_expect = SCARP_STACK_MAX_LAYERS;
+        const int64_t bitmaps = (int64_t)n_expect * ((scarp_grid_cells(&s->grid) + 7) / 8);
+        if (bitmaps > budget / 8) voids->spill_dir = part_dir;
+        scarp_debug("stack: nodata bitmaps of up to %d layers, %lld MB: %s", n_expect, (long long)(bitmaps >> 20),
+                    voids->spill_dir ? "spilled to the stack folder" : "in memory");
+    }
 
     /* Phase 1: raster inputs and NDVI, each a job of strips (jobs run in parallel). */
     for (int i = 0; i < cfg->n_layers; i++) {
@@ -1482,7 +1490,7 @@ end:
     if (st) scarp_stack_free(s);
     scarp_free(pf);
     scarp_free(jobs);
-    for (int l = 0; l < SCARP_STACK_MAX_LAYERS; l++) scarp_free(voids[l]);
+    for (int l = 0; l < SCARP_STACK_MAX_LAYERS; l++) scarp_bitmap_free(&voids->b[l]);
     return st;
 }
 
