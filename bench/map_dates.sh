@@ -29,7 +29,7 @@ for r in $(seq "$REPEATS"); do
     echo "  compute $(json area/run/map/summary.json seconds_compute) s"
     run "$tag 30 dates" "$bin" 2019-03-01..2019-03-30/1
     s=area/run/map/dates/summary.json
-    echo "  compute $(json $s seconds_compute) s, CNN passes $(json $s cnn_passes), head units settled $(json $s head_units_settled_share), per date $(json $s head_units_per_date_share)"
+    echo "  compute $(json $s seconds_compute) s, CNN passes $(json $s cnn_passes), head units settled $(json $s head_units_settled_share), per date $(json $s head_units_per_date_share), layer 2 settled $(json $s head_layer2_settled_share)"
     echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
   done
 done

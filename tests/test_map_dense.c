@@ -245,6 +245,11 @@ static void test_settled_head(void)
     CHECK_EQ_INT(hs.settled, want_on + want_off);
     CHECK(hs.listed >= want_open && hs.listed < hs.units);
     for (int k = 0; k < 3; k++) CHECK_MSG(hs.by_reference[k] > 0, "reference %d never chosen", k);
+    /* second layer: some units settled for every date (one dot product per listed unit),
+     * some evaluated date by date — both paths are exercised */
+    CHECK_EQ_INT(hs.units2, (int64_t)P * H2);
+    CHECK_MSG(hs.settled2 > hs.units2 / 10 && hs.settled2 < hs.units2, "second-layer units settled: %lld of %lld",
+              (long long)hs.settled2, (long long)hs.units2);
     const double g_n = (3.0 * H1 + 5) * u / (1 - (3.0 * H1 + 5) * u), g_r = (H1 + 2.0) * u / (1 - (H1 + 2.0) * u),
                  g_o = (H2 + 2.0) * u / (1 - (H2 + 2.0) * u);
     double worst_f = 0, worst_r = 0, max_diff = 0, max_bound = 0, date_move = 0;
@@ -290,10 +295,10 @@ static void test_settled_head(void)
     CHECK_MSG(cases > 0 && caught * 2 > cases, "a wrong rule is seen at only %lld of %lld cell-dates", (long long)caught,
               (long long)cases);
     fprintf(stderr, "  settled head %d cells × %d dates: %lld of %lld units settled (%lld at the edge a = −max g), "
-                    "%.1f of %d listed per cell (references none/all/majority: %lld/%lld/%lld cells); max |fast − per-date| %.3g (bound ≤ %.3g); worst error / bound: "
+                    "%.1f of %d listed per cell (references none/all/majority: %lld/%lld/%lld cells), second layer %.1f %% settled; max |fast − per-date| %.3g (bound ≤ %.3g); worst error / bound: "
                     "fast %.2g, per-date %.2g; an edge-as-ON rule exceeds the bound at %lld of %lld cell-dates\n",
             (int)P, D, (long long)hs.settled, (long long)hs.units, (long long)edge, (double)hs.listed / (double)hs.cells,
-            H1, (long long)hs.by_reference[0], (long long)hs.by_reference[1], (long long)hs.by_reference[2], max_diff, max_bound, worst_f, worst_r, (long long)caught, (long long)cases);
+            H1, (long long)hs.by_reference[0], (long long)hs.by_reference[1], (long long)hs.by_reference[2], 100.0 * (double)hs.settled2 / (double)hs.units2, max_diff, max_bound, worst_f, worst_r, (long long)caught, (long long)cases);
     scarp_free(G), scarp_free(gmin), scarp_free(gmax), scarp_free(za), scarp_free(tidx), scarp_free(fast), scarp_free(naive);
     scarp_free(at_edge);
     scarp_dense_work_free(w);

@@ -72,6 +72,7 @@ scarp_status scarp_dense_work_reserve_dates(scarp_dense_work *w, const scarp_den
  * listed for per-date work (undecided + the smaller of the on/off sets). */
 typedef struct {
     int64_t cells, units, settled, listed;
+    int64_t units2, settled2; /* second-layer units (cells × H2) and those ON or OFF on every date */
     int64_t by_reference[3]; /* cells whose ON-set sum was taken from none, every unit, the majority set */
 } scarp_dense_head_stats;
 scarp_dense_head_stats scarp_dense_work_stats(const scarp_dense_work *w);
@@ -197,6 +198,7 @@ typedef struct {
     double head_settled_share;/* dated cnn_lstm maps: share of (cell, first-layer unit) pairs whose
                                  sign the range of the dates' gains decides (scarp_dense_head_stats) */
     double head_listed_share; /* ... and the share that still runs per date (0 for one date) */
+    double head2_settled_share; /* ... and of (cell, second-layer unit) pairs ON or OFF on every date */
     double sd_share_above;    /* ensembles: share of the valid area with sd > SCARP_MAP_SD_THRESHOLD */
 } scarp_map_report;
 

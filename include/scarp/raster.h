@@ -59,7 +59,15 @@ typedef struct {
                                        (the layer stack). Ignored with cog. */
     int threads;                    /* > 1: GDAL compresses blocks in that many worker threads (GTiff
                                        NUM_THREADS); for a writer fed by one thread */
+    int raw_intermediate;           /* with cog: the GTiff converted at commit is uncompressed (it is
+                                       read once and deleted: no codec on either side); the caller
+                                       checks the space first (scarp_raster_raw_intermediates_fit) */
 } scarp_raster_meta;
+
+/* 1 when `bytes` of uncompressed COG intermediates may be written in dir at once: at most
+ * 8 GB, and the file system keeps twice that plus 1 GB free. Otherwise the intermediates are
+ * ZSTD level 1 (~0.8 of the size for probabilities, 0.3 s of CPU per 16 M cells each way). */
+int scarp_raster_raw_intermediates_fit(const char *dir, int64_t bytes);
 
 /* Writes a whole float layer (NaN → nodata) as a tiled, compressed GeoTIFF, crash-safely
  * (written to "<path>.partial" then renamed). Float32: nodata -9999; Byte: 255;

@@ -416,8 +416,12 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
     memset(q, 255, (size_t)qw * qh);
     for (size_t i = 0; qsd && i < (size_t)qw * qh; i++) qsd[i] = NAN;
     /* pass 1: susceptibility (+ sd) rasters, histogram, range, sample, landslide values */
-    scarp_raster_meta meta_sus = {.description = "landslide susceptibility (probability)", .cog = 1};
-    scarp_raster_meta meta_sd = {.description = "ensemble standard deviation of the probability", .cog = 1};
+    /* the COGs' intermediates (probability, sd, classes) uncompressed where the disk holds them */
+    const int raw = scarp_raster_raw_intermediates_fit(mapdir, W * H * (4 * (int64_t)bands + 1));
+    scarp_raster_meta meta_sus = {.description = "landslide susceptibility (probability)", .cog = 1,
+                                  .raw_intermediate = raw};
+    scarp_raster_meta meta_sd = {.description = "ensemble standard deviation of the probability", .cog = 1,
+                                 .raw_intermediate = raw};
     if ((st = scarp_raster_writer_open(&w_sus, p_sus, &stack->grid, SCARP_OUT_FLOAT32, &meta_sus))) goto end;
     if (bands > 1 && (st = scarp_raster_writer_open(&w_sd, p_sd, &stack->grid, SCARP_OUT_FLOAT32, &meta_sd))) goto end;
     const double p_take = stack->valid_cells > SAMPLE_TARGET ? (double)SAMPLE_TARGET / (double)stack->valid_cells : 1.0;
@@ -480,7 +484,8 @@ scarp_status scarp__map_assemble(const scarp_stack *stack, const scarp_tile_stor
                                   .class_names = scarp_class_names(k),
                                   .colors = scarp_class_colors(k),
                                   .n_classes = k,
-                                  .cog = 1};
+                                  .cog = 1,
+                                  .raw_intermediate = raw};
     if ((st = scarp_raster_writer_open(&w_cls, p_cls, &stack->grid, SCARP_OUT_BYTE, &meta_cls))) goto end;
     scarp_class_stats stats;
     scarp_class_stats_init(&stats, k);

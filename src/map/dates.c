@@ -171,15 +171,18 @@ scarp_status scarp__map_assemble_dates(const scarp_stack *stack, const scarp_til
     for (int d = 0; d < D; d++) panel[d] = -1;
     for (int i = 0; i < n_show; i++) panel[shown[i]] = i;
     char ds[16];
+    /* every date's intermediates (probability, sd, classes) exist at once until the conversions:
+     * uncompressed only where the disk holds them all */
+    const int raw = scarp_raster_raw_intermediates_fit(dir, (int64_t)D * W * H * (4 * (int64_t)bpd + 1));
     for (int d = 0; d < D && !st; d++) {
         scarp_date_format(dates[d], ds);
-        scarp_raster_meta mp = {.description = ds, .cog = 1};
+        scarp_raster_meta mp = {.description = ds, .cog = 1, .raw_intermediate = raw};
         snprintf(p, sizeof p, "%s/susceptibility_%s.tif", dir, ds);
         st = scarp_raster_writer_open(&wp[d], p, &stack->grid, SCARP_OUT_FLOAT32, &mp);
         if (!st && bpd > 1) {
             char desc[64];
             snprintf(desc, sizeof desc, "%s ensemble sd", ds);
-            scarp_raster_meta ms = {.description = desc, .cog = 1};
+            scarp_raster_meta ms = {.description = desc, .cog = 1, .raw_intermediate = raw};
             snprintf(p, sizeof p, "%s/uncertainty_sd_%s.tif", dir, ds);
             st = scarp_raster_writer_open(&wsd[d], p, &stack->grid, SCARP_OUT_FLOAT32, &ms);
         }
@@ -238,7 +241,8 @@ scarp_status scarp__map_assemble_dates(const scarp_stack *stack, const scarp_til
                             .class_names = scarp_class_names(k),
                             .colors = scarp_class_colors(k),
                             .n_classes = k,
-                            .cog = 1};
+                            .cog = 1,
+                            .raw_intermediate = raw};
     for (int d = 0; d < D && !st; d++) {
         scarp_date_format(dates[d], ds);
         snprintf(p, sizeof p, "%s/classes_%s.tif", dir, ds);
@@ -400,6 +404,7 @@ scarp_status scarp__map_assemble_dates(const scarp_stack *stack, const scarp_til
         cJSON_AddNumberToObject(root, "lstm_sequences", (double)rep->lstm_sequences);
         cJSON_AddNumberToObject(root, "head_units_settled_share", round(rep->head_settled_share * 1e4) / 1e4);
         cJSON_AddNumberToObject(root, "head_units_per_date_share", round(rep->head_listed_share * 1e4) / 1e4);
+        cJSON_AddNumberToObject(root, "head_layer2_settled_share", round(rep->head2_settled_share * 1e4) / 1e4);
         snprintf(p, sizeof p, "%s/summary.json", dir);
         st = write_json(p, root);
         cJSON_Delete(root);

@@ -127,16 +127,20 @@ struct scarp_dense_work {
     int cap_t, cap_d;       /* temporal cells × dates the buffers below hold */
     float *gmin, *gmax;     /* (n_t, H1): range of g_d over the dates */
     float *gt;              /* (n_t, H1, D): the gains of a unit over the dates, contiguous */
-    float *pg;              /* (n_t, D, H2): W2 · g_d (no bias) */
+    float *pg;              /* (n_t, H2, D): W2 · g_d (no bias), a unit's dates contiguous */
     float *coef;            /* (H1, D): one cell's per-date coefficients of its listed units */
-    float *zd;              /* (D, H2) + (H2) + (D): one cell's second-layer pre-activations per
-                               date, their date-independent part, the logits */
     int *list;              /* (H1) one cell's listed units */
-    uint8_t *unit;          /* (strip_cells, H1): ON / OFF / OPEN of each cell's units */
-    uint8_t *rho;           /* (n_t, H1): the majority reference set per temporal cell */
+    uint64_t *mon, *mop;    /* (⌈H1/64⌉, strip_cells): bit masks of each cell's ON and OPEN units */
+    int32_t *run_end;       /* (strip_cells): one past the run of equal temporal cells along a row */
+    const float **cptr;     /* (H1): a listed unit's per-date coefficients (the gains, or coef) */
+    float *csgn;            /* (H1): their sign */
+    uint64_t *rho;          /* (n_t, ⌈H1/64⌉): the majority reference set per temporal cell */
+    int *list2;             /* (H2) one cell's second-layer units evaluated per date */
     int32_t *ton, *tcells;  /* (n_t, H1) ON counts, (n_t) cells, per temporal cell of a strip */
-    float *pr;              /* (n_t, D, H2): W2_ρ · g_d */
+    float *pr;              /* (n_t, H2, D): W2_ρ · g_d */
     float *gm;              /* (D, H1): g_d masked to ρ */
+    float *pgr, *prr;       /* (n_t, 2, H2): min and max over the dates of pg, pr */
+    float *cell;            /* one cell's second-layer scratch (scarp_dense_work_reserve_dates) */
     scarp_dense_head_stats stats;
 };
 
@@ -146,8 +150,10 @@ void scarp_dense_work_free(scarp_dense_work *w)
     scarp_free_aligned(w->in), scarp_free_aligned(w->a1), scarp_free_aligned(w->a2), scarp_free_aligned(w->a3);
     scarp_free_aligned(w->col), scarp_free_aligned(w->za), scarp_free_aligned(w->z1), scarp_free_aligned(w->z2), scarp_free_aligned(w->row);
     scarp_free(w->gmin), scarp_free(w->gmax), scarp_free(w->gt), scarp_free(w->pg);
-    scarp_free(w->coef), scarp_free(w->zd), scarp_free(w->list), scarp_free(w->unit), scarp_free(w->rho);
+    scarp_free(w->coef), scarp_free(w->list), scarp_free(w->rho);
+    scarp_free(w->mon), scarp_free(w->mop), scarp_free(w->run_end), scarp_free(w->cptr), scarp_free(w->csgn);
     scarp_free(w->ton), scarp_free(w->tcells), scarp_free(w->pr), scarp_free(w->gm);
+    scarp_free(w->pgr), scarp_free(w->prr), scarp_free(w->cell), scarp_free(w->list2);
     scarp_free(w);
 }
 
@@ -179,9 +185,14 @@ scarp_status scarp_dense_work_new(const scarp_dense_net *net, int max_w, int max
     w->z2 = zalloc((size_t)net->H2 * w->strip_cells);
     w->row = zalloc(S);
     w->list = scarp_malloc((size_t)net->H1 * sizeof(int));
-    w->unit = scarp_malloc(w->strip_cells * (size_t)net->H1);
+    const size_t w64 = (size_t)(net->H1 + 63) / 64;
+    w->mon = scarp_malloc(w->strip_cells * w64 * sizeof(uint64_t));
+    w->mop = scarp_malloc(w->strip_cells * w64 * sizeof(uint64_t));
+    w->run_end = scarp_malloc(w->strip_cells * sizeof(int32_t));
+    w->cptr = scarp_malloc((size_t)net->H1 * sizeof *w->cptr);
+    w->csgn = scarp_malloc((size_t)net->H1 * sizeof(float));
     if (!w->in || !w->a1 || !w->a2 || !w->a3 || !w->col || !w->za || !w->z1 || !w->z2 || !w->row ||
-        !w->list || !w->unit) {
+        !w->list || !w->mon || !w->mop || !w->run_end || !w->cptr || !w->csgn) {
         scarp_dense_work_free(w);
         return SCARP_ERR_NOMEM;
     }
@@ -196,11 +207,12 @@ scarp_status scarp_dense_work_reserve_dates(scarp_dense_work *w, const scarp_den
     const size_t H1 = (size_t)net->H1, H2 = (size_t)net->H2;
     void **bufs[] = {(void **)&w->gmin, (void **)&w->gmax, (void **)&w->gt, (void **)&w->pg, (void **)&w->coef,
                      (void **)&w->pr, (void **)&w->gm, (void **)&w->rho, (void **)&w->ton, (void **)&w->tcells,
-                     (void **)&w->zd};
+                     (void **)&w->pgr, (void **)&w->prr, (void **)&w->cell, (void **)&w->list2};
     const size_t n[] = {(size_t)T * H1 * 4, (size_t)T * H1 * 4, (size_t)T * H1 * D * 4, (size_t)T * D * H2 * 4,
-                        H1 * D * 4, (size_t)T * D * H2 * 4, (size_t)D * H1 * 4, (size_t)T * H1, (size_t)T * H1 * 4,
-                        (size_t)T * 4, ((size_t)(D + 1) * H2 + D) * 4};
-    for (int i = 0; i < 11; i++) {
+                        H1 * D * 4, (size_t)T * D * H2 * 4, (size_t)D * H1 * 4, (size_t)T * ((H1 + 63) / 64) * 8, (size_t)T * H1 * 4,
+                        (size_t)T * 4, (size_t)T * 2 * H2 * 4, (size_t)T * 2 * H2 * 4,
+                        (5 * H2 + 2 * H1 + 2 * (size_t)D) * 4, H2 * 4};
+    for (int i = 0; i < 14; i++) {
         void *p = scarp_realloc(*bufs[i], n[i]);
         if (!p) return SCARP_ERR_NOMEM;
         *bufs[i] = p;
@@ -309,6 +321,16 @@ static void head_naive(const scarp_dense_net *net, scarp_dense_work *w, const fl
     }
 }
 
+/* r (2, H) = the min and max over the D columns of each row of p (H, D). */
+static void unit_range(const float *p, int H, int D, float *r)
+{
+    for (int k = 0; k < H; k++) {
+        float lo = INFINITY, hi = -INFINITY;
+        for (int d = 0; d < D; d++) lo = fminf(lo, p[(size_t)k * D + d]), hi = fmaxf(hi, p[(size_t)k * D + d]);
+        r[k] = lo, r[H + k] = hi;
+    }
+}
+
 /* Per tile: the range of each unit's gain over the dates, the gains transposed so that a
  * unit's dates are contiguous, and P[t, d] = W2 · g_d[t] (one GEMM). */
 static void dates_prepare(const scarp_dense_net *net, scarp_dense_work *w, const float *G, size_t g_stride, int n_t,
@@ -329,48 +351,25 @@ static void dates_prepare(const scarp_dense_net *net, scarp_dense_work *w, const
             w->gmin[(size_t)t * H1 + j] = lo;
             w->gmax[(size_t)t * H1 + j] = hi;
         }
-    /* pg (n_t, D, H2): row (t, d) = W2 · g_d[t]  (W2 stored (H2, H1)) */
-    for (int t = 0; t < n_t; t++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, D, H2, H1, 1.0f, G + (size_t)t * H1, (int)g_stride, net->w2,
-                    H1, 0.0f, w->pg + (size_t)t * D * H2, H2);
+    /* pg (n_t, H2, D): column d of block t = W2 · g_d[t]  (W2 stored (H2, H1)), and its range */
+    for (int t = 0; t < n_t; t++) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, H2, D, H1, 1.0f, net->w2, H1, G + (size_t)t * H1,
+                    (int)g_stride, 0.0f, w->pg + (size_t)t * H2 * D, D);
+        unit_range(w->pg + (size_t)t * H2 * D, H2, D, w->pgr + (size_t)t * 2 * H2);
+    }
 }
 
-enum { UNIT_OFF = 0, UNIT_ON = 1, UNIT_OPEN = 2 };
 
-typedef float v8sf __attribute__((vector_size(32)));
-static inline v8sf load8(const float *p)
+/* Σ_k a_k b_k over 8 independent lanes, then their pairwise sum (a single in-order chain of
+ * additions would not vectorise). */
+static inline float dot_lanes(const float *restrict a, const float *restrict b, int n)
 {
-    v8sf v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline void store8(float *p, v8sf v) { memcpy(p, &v, sizeof v); }
-
-/* z (H2) += Σ_l coef[l·D + d] · W2ᵀ[list[l]] for one date, in list order; 64 outputs at a
- * time held in registers (a plain loop reloads and stores z for every unit). */
-static void accumulate_units(float *restrict z, int H2, const float *restrict w2t, const int *restrict list,
-                             const float *restrict coef, int D, int n, int d)
-{
-    int k0 = 0;
-    for (; k0 + 64 <= H2; k0 += 64) {
-        v8sf a0 = load8(z + k0), a1 = load8(z + k0 + 8), a2 = load8(z + k0 + 16), a3 = load8(z + k0 + 24);
-        v8sf a4 = load8(z + k0 + 32), a5 = load8(z + k0 + 40), a6 = load8(z + k0 + 48), a7 = load8(z + k0 + 56);
-        for (int l = 0; l < n; l++) {
-            const float c = coef[(size_t)l * D + d];
-            if (c == 0.0f) continue; /* an OPEN unit off on this date: adds exactly nothing */
-            const float *wj = w2t + (size_t)list[l] * H2 + k0;
-            a0 += c * load8(wj), a1 += c * load8(wj + 8), a2 += c * load8(wj + 16), a3 += c * load8(wj + 24);
-            a4 += c * load8(wj + 32), a5 += c * load8(wj + 40), a6 += c * load8(wj + 48), a7 += c * load8(wj + 56);
-        }
-        store8(z + k0, a0), store8(z + k0 + 8, a1), store8(z + k0 + 16, a2), store8(z + k0 + 24, a3);
-        store8(z + k0 + 32, a4), store8(z + k0 + 40, a5), store8(z + k0 + 48, a6), store8(z + k0 + 56, a7);
-    }
-    for (int l = 0; l < n && k0 < H2; l++) {
-        const float c = coef[(size_t)l * D + d];
-        if (c == 0.0f) continue;
-        const float *wj = w2t + (size_t)list[l] * H2;
-        for (int k = k0; k < H2; k++) z[k] += c * wj[k];
-    }
+    float s[8] = {0};
+    int k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int q = 0; q < 8; q++) s[q] += a[k + q] * b[k + q];
+    for (; k < n; k++) s[0] += a[k] * b[k];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
 /* The sign-settled head for D dates. For a cell with first-layer part a = W1c·f and the
@@ -395,109 +394,190 @@ static void head_settled(const scarp_dense_net *net, scarp_dense_work *w, const 
                          int n_t, int D, const int32_t *tidx, float *prob, size_t p_stride)
 {
     const int H1 = net->H1, H2 = net->H2, N = r * S;
-    /* 1. classify (cell, unit); count the ON cells per temporal cell and unit */
+    const int W64 = (H1 + 63) / 64, cells = r * tw;
+    uint64_t *mon = w->mon, *mop = w->mop; /* (W64, cells): bit j of word j/64 — ON, OPEN */
+    /* 1. classify (cell, unit) into bit masks, unit-major so that every pass is contiguous;
+     * za masked to the ON units; the ON cells per temporal cell and unit. Along a row the
+     * temporal cell is constant over runs of cells (run_end: one past each cell's run). */
     memset(w->tcells, 0, (size_t)n_t * sizeof *w->tcells);
     memset(w->ton, 0, (size_t)n_t * H1 * sizeof *w->ton);
-    for (int y = 0; y < r; y++)
-        for (int x = 0; x < tw; x++) {
-            const size_t i = (size_t)y * S + x;
-            const int t = tidx ? tidx[(size_t)y * tw + x] : 0;
-            const float *lo = w->gmin + (size_t)t * H1, *hi = w->gmax + (size_t)t * H1;
-            uint8_t *u = w->unit + ((size_t)y * tw + x) * H1;
-            int32_t *on = w->ton + (size_t)t * H1;
-            for (int j = 0; j < H1; j++) {
-                const float a = za[(size_t)j * N + i];
-                u[j] = a + lo[j] > 0.0f ? UNIT_ON : a + hi[j] <= 0.0f ? UNIT_OFF : UNIT_OPEN;
-                on[j] += u[j] == UNIT_ON;
-            }
-            w->tcells[t]++;
+    memset(mon, 0, (size_t)W64 * cells * sizeof *mon);
+    memset(mop, 0, (size_t)W64 * cells * sizeof *mop);
+    int32_t *run_end = w->run_end;
+    for (int y = 0; y < r; y++) {
+        const int32_t *ti = tidx ? tidx + (size_t)y * tw : NULL;
+        for (int x = tw - 1; x >= 0; x--) {
+            const int same = x + 1 < tw && (!ti || ti[x + 1] == ti[x]);
+            run_end[y * tw + x] = same ? run_end[y * tw + x + 1] : x + 1;
+            w->tcells[ti ? ti[x] : 0]++;
         }
-    /* 2. base (H2, N) = W2 · (za masked to the ON units) */
+    }
     float *zb = w->z1, *base = w->z2;
-    for (int j = 0; j < H1; j++)
+    for (int j = 0; j < H1; j++) {
+        const uint64_t bit = (uint64_t)1 << (j & 63);
         for (int y = 0; y < r; y++) {
             const float *ar = za + (size_t)j * N + (size_t)y * S;
             float *zr = zb + (size_t)j * N + (size_t)y * S;
-            const uint8_t *u = w->unit + (size_t)y * tw * H1 + j;
-            for (int x = 0; x < tw; x++) zr[x] = u[(size_t)x * H1] == UNIT_ON ? ar[x] : 0.0f;
+            uint64_t *on = mon + (size_t)(j >> 6) * cells + (size_t)y * tw, *op = mop + (size_t)(j >> 6) * cells + (size_t)y * tw;
+            for (int x0 = 0; x0 < tw;) {
+                const int x1 = run_end[y * tw + x0], t = tidx ? tidx[(size_t)y * tw + x0] : 0;
+                const float lo = w->gmin[(size_t)t * H1 + j], hi = w->gmax[(size_t)t * H1 + j];
+                int32_t count = 0;
+                for (int x = x0; x < x1; x++) {
+                    const float a = ar[x];
+                    const int is_on = a + lo > 0.0f, is_open = !is_on && !(a + hi <= 0.0f);
+                    zr[x] = is_on ? a : 0.0f;
+                    on[x] |= is_on ? bit : 0;
+                    op[x] |= is_open ? bit : 0;
+                    count += is_on;
+                }
+                w->ton[(size_t)t * H1 + j] += count;
+                x0 = x1;
+            }
             for (int x = tw; x < S; x++) zr[x] = 0.0f;
         }
+    }
+    /* 2. base (H2, N) = W2 · (za masked to the ON units) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H2, N, H1, 1.0f, net->w2, H1, zb, N, 0.0f, base, N);
-    /* 3. the majority reference of each temporal cell met: W2_ρ·g_d (D, H2) */
+    /* 3. the majority reference of each temporal cell met (bit mask ρ): W2_ρ·g_d (H2, D) */
     for (int t = 0; t < n_t; t++) {
         if (!w->tcells[t]) continue;
-        uint8_t *rho = w->rho + (size_t)t * H1;
-        for (int j = 0; j < H1; j++) rho[j] = 2 * w->ton[(size_t)t * H1 + j] > w->tcells[t];
+        uint64_t *rho = w->rho + (size_t)t * W64;
+        memset(rho, 0, (size_t)W64 * sizeof *rho);
+        for (int j = 0; j < H1; j++)
+            if (2 * w->ton[(size_t)t * H1 + j] > w->tcells[t]) rho[j >> 6] |= (uint64_t)1 << (j & 63);
         for (int d = 0; d < D; d++)
-            for (int j = 0; j < H1; j++) w->gm[(size_t)d * H1 + j] = rho[j] ? w->gt[((size_t)t * H1 + j) * D + d] : 0.0f;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, D, H2, H1, 1.0f, w->gm, H1, net->w2, H1, 0.0f,
-                    w->pr + (size_t)t * D * H2, H2);
+            for (int j = 0; j < H1; j++)
+                w->gm[(size_t)d * H1 + j] = rho[j >> 6] >> (j & 63) & 1 ? w->gt[((size_t)t * H1 + j) * D + d] : 0.0f;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, H2, D, H1, 1.0f, net->w2, H1, w->gm, H1, 0.0f,
+                    w->pr + (size_t)t * H2 * D, D);
+        unit_range(w->pr + (size_t)t * H2 * D, H2, D, w->prr + (size_t)t * 2 * H2);
     }
-    /* 4. per cell: the cheapest reference, its listed units, then every date */
-    int64_t settled = 0, listed = 0;
-    float *z = w->zd;
+    /* 4. per cell: the cheapest reference, its listed units (by their bits), then every date */
+    int64_t settled = 0, listed = 0, settled2 = 0;
+    const uint64_t last = H1 % 64 ? ((uint64_t)1 << (H1 % 64)) - 1 : ~(uint64_t)0; /* the units of the last word */
     for (int y = 0; y < r; y++)
         for (int x = 0; x < tw; x++) {
-            const size_t i = (size_t)y * S + x;
-            const int t = tidx ? tidx[(size_t)y * tw + x] : 0;
-            const uint8_t *u = w->unit + ((size_t)y * tw + x) * H1, *rho_t = w->rho + (size_t)t * H1;
-            int n_on = 0, n_off = 0, n_diff = 0;
-            for (int j = 0; j < H1; j++) {
-                n_on += u[j] == UNIT_ON;
-                n_off += u[j] == UNIT_OFF;
-                n_diff += u[j] != UNIT_OPEN && (u[j] == UNIT_ON) != rho_t[j];
+            const size_t i = (size_t)y * S + x, cell = (size_t)y * tw + x;
+            const int t = tidx ? tidx[cell] : 0;
+            const uint64_t *rho_t = w->rho + (size_t)t * W64;
+            int n_on = 0, n_undecided = 0, n_diff = 0;
+            for (int q = 0; q < W64; q++) {
+                const uint64_t on = mon[(size_t)q * cells + cell], op = mop[(size_t)q * cells + cell];
+                n_on += __builtin_popcountll(on);
+                n_undecided += __builtin_popcountll(op);
+                n_diff += __builtin_popcountll((on ^ rho_t[q]) & ~op & (q == W64 - 1 ? last : ~(uint64_t)0));
             }
+            const int n_off = H1 - n_on - n_undecided;
             /* ref 0: none, 1: every unit, 2: the majority set */
             const int ref = n_diff < n_on && n_diff < n_off ? 2 : n_off < n_on ? 1 : 0;
             int n = 0;
-            for (int j = 0; j < H1; j++) {
-                const int in_ref = ref == 2 ? rho_t[j] : ref;
-                if (u[j] != UNIT_OPEN && (u[j] == UNIT_ON) == in_ref) continue; /* held by base + reference */
-                const float *g = w->gt + ((size_t)t * H1 + j) * D;
-                float *c = w->coef + (size_t)n * D;
-                if (u[j] == UNIT_ON) {
-                    for (int d = 0; d < D; d++) c[d] = g[d];
-                } else if (u[j] == UNIT_OFF) {
-                    for (int d = 0; d < D; d++) c[d] = -g[d];
-                } else {
-                    const float a = za[(size_t)j * N + i];
-                    for (int d = 0; d < D; d++) {
-                        float v = a + g[d];
-                        v = v > 0.0f ? v : 0.0f;
-                        c[d] = in_ref ? v - g[d] : v;
+            float *cmin = w->cell + 5 * H2, *cmax = cmin + H1;
+            for (int q = 0; q < W64; q++) {
+                const uint64_t on = mon[(size_t)q * cells + cell], op = mop[(size_t)q * cells + cell];
+                const uint64_t valid = q == W64 - 1 ? last : ~(uint64_t)0;
+                const uint64_t refm = ref == 2 ? rho_t[q] : ref ? valid : 0;
+                /* not held by base + reference: OPEN, or settled on the other side of ρ */
+                for (uint64_t m = (op | (on ^ refm)) & valid; m; m &= m - 1) {
+                    const int j = q * 64 + __builtin_ctzll(m);
+                    const float *g = w->gt + ((size_t)t * H1 + j) * D;
+                    if (on >> (j & 63) & 1) { /* ON, outside ρ: + g_d */
+                        w->cptr[n] = g, w->csgn[n] = 1.0f;
+                        cmin[n] = w->gmin[(size_t)t * H1 + j], cmax[n] = w->gmax[(size_t)t * H1 + j];
+                    } else if (!(op >> (j & 63) & 1)) { /* OFF, inside ρ: − g_d */
+                        w->cptr[n] = g, w->csgn[n] = -1.0f;
+                        cmin[n] = -w->gmax[(size_t)t * H1 + j], cmax[n] = -w->gmin[(size_t)t * H1 + j];
+                    } else {
+                        const int in_ref = refm >> (j & 63) & 1;
+                        const float a = za[(size_t)j * N + i];
+                        float *cc = w->coef + (size_t)n * D, c0 = INFINITY, c1 = -INFINITY;
+                        for (int d = 0; d < D; d++) {
+                            float v = a + g[d];
+                            v = v > 0.0f ? v : 0.0f;
+                            cc[d] = in_ref ? v - g[d] : v;
+                            c0 = cc[d] < c0 ? cc[d] : c0, c1 = cc[d] > c1 ? cc[d] : c1;
+                        }
+                        w->cptr[n] = cc, w->csgn[n] = 1.0f;
+                        cmin[n] = c0, cmax[n] = c1;
                     }
+                    w->list[n++] = j;
                 }
-                w->list[n++] = j;
             }
             settled += n_on + n_off;
             listed += n;
             w->stats.by_reference[ref]++;
-            const float *pt = ref == 1 ? w->pg + (size_t)t * D * H2 : ref == 2 ? w->pr + (size_t)t * D * H2 : NULL;
-            float *zc = w->zd + (size_t)D * H2, *o = zc + H2;
-            for (int k = 0; k < H2; k++) zc[k] = net->b2[k] + base[(size_t)k * N + i];
-            for (int d = 0; d < D; d++) {
-                float *zd = z + (size_t)d * H2;
-                memcpy(zd, zc, (size_t)H2 * sizeof *zd);
-                if (pt)
-                    for (int k = 0; k < H2; k++) zd[k] += pt[(size_t)d * H2 + k];
-                accumulate_units(zd, H2, net->w2t, w->list, w->coef, D, n, d);
-            }
-            /* logit = b3 + Σ_k w3_k relu(z_k) in k order for each date; the dates side by
-             * side (one serial chain of H2 additions per cell would stall on latency) */
-            for (int d = 0; d < D; d++) o[d] = net->b3;
+            const float *pt = ref == 1 ? w->pg + (size_t)t * H2 * D : ref == 2 ? w->pr + (size_t)t * H2 * D : NULL;
+            const float *ptr = ref == 1 ? w->pgr + (size_t)t * 2 * H2 : ref == 2 ? w->prr + (size_t)t * 2 * H2 : NULL;
+            float *zc = w->cell, *lo = zc + H2, *hi = lo + H2, *mag = hi + H2, *mw3 = mag + H2;
+            float *o = cmax + H1, *zt = o + D;
+            /* second layer, z_k(d) = zc_k + pt_k(d) + Σ_l coef_l(d) W2[k, list_l]: its range over
+             * the dates (interval sums) and the magnitude of its terms */
             for (int k = 0; k < H2; k++) {
-                const float wk = net->w3[k];
-                for (int d = 0; d < D; d++) {
-                    const float v = z[(size_t)d * H2 + k];
-                    o[d] += wk * (v > 0.0f ? v : 0.0f);
+                zc[k] = net->b2[k] + base[(size_t)k * N + i];
+                lo[k] = hi[k] = zc[k];
+                mag[k] = fabsf(zc[k]);
+            }
+            if (ptr)
+                for (int k = 0; k < H2; k++) {
+                    const float a = ptr[k], b = ptr[H2 + k], m = -a > b ? -a : b;
+                    lo[k] += a, hi[k] += b, mag[k] += m; /* b >= a: max(|a|, |b|) = max(-a, b) */
+                }
+            for (int l = 0; l < n; l++) {
+                const float *wl = net->w2t + (size_t)w->list[l] * H2, c0 = cmin[l], c1 = cmax[l];
+                for (int k = 0; k < H2; k++) {
+                    const float a = c0 * wl[k], b = c1 * wl[k], fa = a < 0 ? -a : a, fb = b < 0 ? -b : b;
+                    lo[k] += a < b ? a : b;
+                    hi[k] += a < b ? b : a;
+                    mag[k] += fa > fb ? fa : fb;
                 }
             }
+            /* A second-layer unit whose range clears 0 by more than twice the rounding of its
+             * sums (γ_{n+3} · magnitude each for the range and for a date's value) is ON or OFF
+             * on every date: an ON unit adds w3_k z_k(d), linear in the per-date terms, so all
+             * ON units together cost one dot product per listed unit (v_l = Σ_ON w3_k W2[k, l])
+             * and one pass over the dates; only the OPEN ones are evaluated date by date. */
+            const float tol = (float)(n + 4) * 0x1p-22f;
+            float A = net->b3;
+            int n_open = 0;
+            for (int k = 0; k < H2; k++) {
+                const float m = tol * mag[k];
+                const int on = lo[k] > m, off = hi[k] < -m;
+                mw3[k] = on ? net->w3[k] : 0.0f;
+                if (on) A += net->w3[k] * zc[k];
+                if (!on && !off) w->list2[n_open++] = k;
+            }
+            for (int d = 0; d < D; d++) o[d] = A;
+            if (pt)
+                for (int k = 0; k < H2; k++) {
+                    const float wk = mw3[k], *pk = pt + (size_t)k * D;
+                    if (wk != 0.0f)
+                        for (int d = 0; d < D; d++) o[d] += wk * pk[d];
+                }
+            for (int l = 0; l < n; l++) {
+                const float *wl = net->w2t + (size_t)w->list[l] * H2, *c = w->cptr[l];
+                float vl = dot_lanes(mw3, wl, H2) * w->csgn[l];
+                if (vl != 0.0f)
+                    for (int d = 0; d < D; d++) o[d] += vl * c[d];
+            }
+            for (int q = 0; q < n_open; q++) {
+                const int k = w->list2[q];
+                const float *pk = pt ? pt + (size_t)k * D : NULL, w3k = net->w3[k];
+                for (int d = 0; d < D; d++) zt[d] = zc[k] + (pk ? pk[d] : 0.0f);
+                for (int l = 0; l < n; l++) {
+                    const float wk = w->csgn[l] * net->w2t[(size_t)w->list[l] * H2 + k], *c = w->cptr[l];
+                    for (int d = 0; d < D; d++) zt[d] += wk * c[d];
+                }
+                for (int d = 0; d < D; d++) o[d] += w3k * (zt[d] > 0.0f ? zt[d] : 0.0f);
+            }
+            settled2 += H2 - n_open;
             for (int d = 0; d < D; d++) prob[(size_t)d * p_stride + (size_t)y * tw + x] = sigmoidf(o[d]);
         }
     w->stats.cells += (int64_t)r * tw;
     w->stats.units += (int64_t)r * tw * H1;
     w->stats.settled += settled;
     w->stats.listed += listed;
+    w->stats.units2 += (int64_t)r * tw * H2;
+    w->stats.settled2 += settled2;
 }
 
 void scarp_dense_head_dates(const scarp_dense_net *net, scarp_dense_work *w, const float *za, int S, int r, int tw,

@@ -787,12 +787,12 @@ static scarp_status compute_tiles(map_job *job, int rank, int size, scarp_progre
     scarp_status first = SCARP_OK;
     int stop = 0;
     double t0 = scarp_now();
-    int64_t cells = 0, cnn_passes = 0, lstm_sequences = 0, units = 0, settled = 0, listed = 0;
+    int64_t cells = 0, cnn_passes = 0, lstm_sequences = 0, units = 0, settled = 0, listed = 0, units2 = 0, settled2 = 0;
     double flops = 0;
     scarp_progress_begin(p, "map tiles", n);
     /* dynamic: tiles differ in cost (edge tiles, all-nodata tiles); each tile's result is
      * independent of which thread computes it, so the output is the same for any count. */
-#pragma omp parallel num_threads(threads) reduction(+ : cells, flops, cnn_passes, lstm_sequences, units, settled, listed)
+#pragma omp parallel num_threads(threads) reduction(+ : cells, flops, cnn_passes, lstm_sequences, units, settled, listed, units2, settled2)
     {
         thread_ctx ctx;
         scarp_status st = ctx_init(&ctx, job);
@@ -827,6 +827,7 @@ static scarp_status compute_tiles(map_job *job, int rank, int size, scarp_progre
         if (ctx.dw) {
             scarp_dense_head_stats hs = scarp_dense_work_stats(ctx.dw);
             units += hs.units, settled += hs.settled, listed += hs.listed;
+            units2 += hs.units2, settled2 += hs.settled2;
         }
         cnn_passes += ctx.cnn_passes;
         lstm_sequences += ctx.lstm_sequences;
@@ -844,6 +845,7 @@ static scarp_status compute_tiles(map_job *job, int rank, int size, scarp_progre
         rep->lstm_sequences = lstm_sequences;
         rep->head_settled_share = units ? (double)settled / (double)units : 0;
         rep->head_listed_share = units ? (double)listed / (double)units : 0;
+        rep->head2_settled_share = units2 ? (double)settled2 / (double)units2 : 0;
     }
     scarp_free(mine);
     return first;
