@@ -43,17 +43,20 @@ static inline double tol_forward_terms(const scarp_model_spec *s)
 /* The absolute tolerance on a probability: u · Σ n_l. */
 static inline double tol_probability(const scarp_model_spec *s) { return 5.9604644775390625e-8 * tol_forward_terms(s); }
 /* Dated maps against single-date maps (src/map/dense.c head_settled): everything up to the
- * first layer's pre-activations a = W1c·f and g_d is shared bit for bit; the second layer
- * is regrouped (W2_ON·a + W2_ON·g_d + W2_OPEN·relu(·) against W2·relu(a + g_d)). A leaf of
- * the per-date head passes through ≤ H1 + 2 roundings, one of the settled head through
- * ≤ 3·H1 + 5 (the ON GEMM, P = W2·g and the listed units in turn), and both then through
- * the output layer (H2 + 2) and the sigmoid (≤ 4 ulps); with the same assumption as above
- * (the logit's absolute terms ≤ 4, σ' ≤ 1/4):
- *     |Δp| ≤ u · ((H1 + 2) + (3·H1 + 5) + 2·(H2 + 2) + 8) = u · (4·H1 + 2·H2 + 19).
+ * first layer's pre-activations a = W1c·f and g_d is shared bit for bit; the second and
+ * output layers are regrouped (W2_ON·a + W2_ON·g_d + W2_OPEN·relu(·) against W2·relu(a + g_d),
+ * and the second-layer units ON on every date summed through one dot product per listed
+ * unit). A leaf of the per-date head passes through ≤ H1 + 2 roundings, then the output
+ * layer (H2 + 2); one of the settled head through ≤ 2·H1 + 3 before it joins the logit's sum
+ * (the ON GEMM or P = W2·g, then the listed units; or a dot product over H2 and a product),
+ * which then takes ≤ H1 + 3·H2 + 4 more (the ON units' constant and date terms, the listed
+ * units, the OPEN units): ≤ 3·H1 + 3·H2 + 7 in all; the sigmoid adds ≤ 4 ulps. With the same
+ * assumption as above (the logit's absolute terms ≤ 4, σ' ≤ 1/4):
+ *     |Δp| ≤ u · ((H1 + 2) + (H2 + 2) + (3·H1 + 3·H2 + 7) + 8) = u · (4·H1 + 4·H2 + 19).
  * test_map_dense.c checks the head on a constructed strip with the rigorous per-cell form
  * of this bound (actual magnitudes of a, g and the weights, no assumption). */
 static inline double tol_head_regroup(const scarp_model_spec *s)
 {
-    return 5.9604644775390625e-8 * (4.0 * s->dense[0] + 2.0 * s->dense[1] + 19.0);
+    return 5.9604644775390625e-8 * (4.0 * s->dense[0] + 4.0 * s->dense[1] + 19.0);
 }
 #endif
