@@ -1,7 +1,10 @@
 /* test_core.c — status, allocation injection, RNG statistics and streams, CRC-32, paths,
  * bitmaps on the heap and spilled to a file. */
 #include <math.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -203,6 +206,20 @@ static void test_bitmap_spill(void)
     snprintf(missing, sizeof missing, "%s/none", dir);
     CHECK_FAILS(scarp_bitmap_init(&f, 100, missing), SCARP_ERR_IO);
     CHECK(strstr(scarp_last_error(), missing) != NULL);
+    /* 4. no room for the reservation (a file size limit stands in for a full disk, in a
+     * child so the limit stays there): a clear error, not a fault at the first write */
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {1 << 20, 1 << 20};
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(3);
+        scarp_bitmap big;
+        scarp_status st = scarp_bitmap_init(&big, (int64_t)64 << 23, dir); /* 64 MB of bits */
+        _exit(st == SCARP_ERR_IO && strstr(scarp_last_error(), "cannot reserve 64 MB") ? 0 : 4);
+    }
+    int status = -1;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
     CHECK(rmdir(dir) == 0); /* the spill files were unlinked at once */
 }
 
