@@ -142,8 +142,6 @@ static scarp_status spatial_blocks(const scarp_config *cfg, const scarp_grid *g,
     return st;
 }
 
-/* The valid mask of the stack, one bit per cell (250 MB at 2 × 10⁹ cells: the only whole-grid
- * array of the samples stage), read by strips of 256 rows. */
 /* Empties GDAL's block cache (a zero cap flushes it) and caps it at cap again: blocks that
  * will not be read again would otherwise stay resident up to the cap. */
 static void drop_gdal_cache(int64_t cap)
@@ -155,6 +153,15 @@ static void drop_gdal_cache(int64_t cap)
 #endif
 }
 
+/* One line of SCARP_DEBUG=1 per phase of the samples stage: when it ended and the RSS then. */
+static void debug_phase(const char *phase, double t0)
+{
+    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", phase, scarp_now() - t0,
+                (long long)(scarp_rss_bytes() >> 20));
+}
+
+/* The valid mask of the stack, one bit per cell (250 MB at 2 × 10⁹ cells: the only whole-grid
+ * array of the samples stage), read by strips of 256 rows. */
 static scarp_status read_valid(const scarp_stack *s, scarp_bitmap *valid)
 {
     const scarp_grid *g = &s->grid;
@@ -362,8 +369,8 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     /* [project] memory also caps GDAL's block cache while the samples are read (an eighth of
      * the budget, as while the stack is built): random patch reads would fill its default */
     const int64_t budget = cfg->memory_bytes > 0 ? cfg->memory_bytes : SCARP_DEFAULT_MEMORY;
-    const int64_t gdal_cache = scarp_gdal_cache_set(-1);
-    if (gdal_cache > budget / 8) scarp_gdal_cache_set(budget / 8);
+    const int64_t gdal_cache = scarp_gdal_cache_set(-1), samples_cache = gdal_cache < budget / 8 ? gdal_cache : budget / 8;
+    scarp_gdal_cache_set(samples_cache);
     if ((st = scarp_mkdir_p(out)) != SCARP_OK) goto end;
 
     /* 1. the layer stack */
@@ -373,24 +380,20 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
                rep.seconds_stack);
     const scarp_grid *g = &stack.grid;
     const int64_t W = g->width;
-    /* the blocks the build left in GDAL's cache are not needed again */
-    drop_gdal_cache(gdal_cache > budget / 8 ? budget / 8 : gdal_cache);
-#ifdef __GLIBC__
-    malloc_trim(0); /* what the stack's build freed goes back to the system */
-#endif
-    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "stack", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
+    drop_gdal_cache(samples_cache); /* the build's blocks are not read again; what it freed goes back */
+    debug_phase("stack", t0);
     if ((st = read_valid(&stack, &valid)) != SCARP_OK) goto end;
-    drop_gdal_cache(gdal_cache > budget / 8 ? budget / 8 : gdal_cache); /* valid.tif is read once */
-    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "valid mask", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
+    drop_gdal_cache(samples_cache); /* valid.tif is read once */
+    debug_phase("valid mask", t0);
 
     /* 2. temporal series and inventory */
     if ((st = scarp_temporal_load(&tmp, cfg, g)) != SCARP_OK) goto end;
-    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "temporal series", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
+    debug_phase("temporal series", t0);
     const int N = tmp ? scarp_temporal_window(tmp) : 0, T = scarp_temporal_n_vars(tmp);
     int32_t rec_first = 0, rec_last = 0;
     if (tmp) scarp_temporal_range(tmp, &rec_first, &rec_last);
     if ((st = scarp_inventory_read(cfg, g, &inv)) != SCARP_OK) goto end;
-    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "inventory", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
+    debug_phase("inventory", t0);
     rep.inventory_rows = inv.n;
     rep.labelled = inv.has_labels;
     if (tmp && !inv.has_dates) {
@@ -456,7 +459,6 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     int8_t *lab = scarp_malloc((size_t)(inv.n + 1));
     if (!lab) {
         scarp_free(seq_probe);
-    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "filtering", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
         st = SCARP_ERR_NOMEM;
         goto end;
     }
@@ -490,6 +492,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
         n++;
     }
     scarp_free(seq_probe);
+    debug_phase("filtering", t0);
     for (int64_t i = 0; i < n; i++) d.label[i] = (uint8_t)lab[i];
     scarp_free(lab);
     for (int64_t i = 0; i < n; i++) rep.positives += d.label[i] == 1;
@@ -544,7 +547,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
         snprintf(rep.dates_mode, sizeof rep.dates_mode, "inventory");
     }
     d.n = n;
-    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "negatives", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
+    debug_phase("negatives", t0);
     scarp_info("prepare: %lld landslides, %lld non-landslides (%lld inventory rows dropped)", (long long)rep.positives,
                (long long)rep.negatives, (long long)dl.n);
 
@@ -601,7 +604,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     }
 
     /* 6. raw patches and sequences */
-    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "splits", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
+    debug_phase("splits", t0);
     const int H = cfg->patch, L = stack.n_layers;
     raw = scarp_malloc(sizeof(float) * (size_t)n * L * H * H);
     if (!raw) {
@@ -615,7 +618,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     if (st != SCARP_OK) goto end;
     drop_gdal_cache(gdal_cache); /* the layers are not read again */
     const char *var_names[2] = {NULL, NULL};
-    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "patches", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
+    debug_phase("patches", t0);
     if (tmp) {
         raw_seq = scarp_malloc(sizeof(float) * (size_t)n * N * T);
         if (!raw_seq) {
@@ -634,7 +637,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     }
 
     /* 7. normalisation on the training split, then the normalised arrays */
-    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "sequences", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
+    debug_phase("sequences", t0);
     if ((st = scarp_norm_fit(&d.norm, &stack, n, H, raw, N, T, var_names, raw_seq, d.split)) != SCARP_OK) goto end;
     const int C = d.norm.C;
     d.C = C;
@@ -661,7 +664,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
     d.raw_seq = raw_seq;
     raw = raw_seq = NULL;
     if ((st = build_names_and_factors(&d)) != SCARP_OK) goto end;
-    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "normalisation", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
+    debug_phase("normalisation", t0);
     if ((st = scarp_grid_copy(&d.grid, g)) != SCARP_OK) goto end;
 
     /* 8. outputs */
@@ -678,7 +681,7 @@ scarp_status scarp_prepare(const scarp_config *cfg, const char *out, scarp_progr
         if (st != SCARP_OK) goto end;
     }
     scarp_path_join(rep.report_path, sizeof rep.report_path, out, "prepare_dropped.csv");
-    scarp_debug("prepare: %-16s done at %.2f s (RSS %lld MB)", "files", scarp_now() - t0, (long long)(scarp_rss_bytes() >> 20));
+    debug_phase("files", t0);
     rep.seconds_total = scarp_now() - t0;
     if ((st = write_summary(out, cfg, &d, &rep, &dl, tmp, stack_reused, stack.valid_cells)) != SCARP_OK) goto end;
     scarp_info("prepare: %lld samples, %d channels, %d x %d patches, %d x %d sequences in %.1f s", (long long)n, C, H, H,

@@ -140,7 +140,8 @@ struct scarp_dense_work {
     float *pr;              /* (n_t, H2, D): W2_ρ · g_d */
     float *gm;              /* (D, H1): g_d masked to ρ */
     float *pgr, *prr;       /* (n_t, 2, H2): min and max over the dates of pg, pr */
-    float *cell;            /* one cell's second-layer scratch (scarp_dense_work_reserve_dates) */
+    float *cell;            /* one cell's scratch: zc, lo, hi, mag, mw3 (H2 each), cmin, cmax (H1
+                               each), o, zt (D each) — head_settled step 4 */
     scarp_dense_head_stats stats;
 };
 
@@ -359,7 +360,6 @@ static void dates_prepare(const scarp_dense_net *net, scarp_dense_work *w, const
     }
 }
 
-
 /* Σ_k a_k b_k over 8 independent lanes, then their pairwise sum (a single in-order chain of
  * additions would not vectorise). */
 static inline float dot_lanes(const float *restrict a, const float *restrict b, int n)
@@ -386,10 +386,11 @@ static inline float dot_lanes(const float *restrict a, const float *restrict b, 
  *   W2_ON·g_d = W2_ρ·g_d + Σ_{ON∖ρ} W2_j g_dj − Σ_{ρ∖ON} W2_j g_dj,
  * with ρ the cheapest of: no unit (sum over ON), every unit (P = W2·g_d, less the OFF and
  * OPEN units), or the units ON in the majority of the strip's cells of that temporal cell
- * (neighbouring cells mostly share their pattern). Per cell and date the work is H2 ×
- * (OPEN + |ON Δ ρ|) multiply-adds instead of H2 × H1. The sums are regrouped, so the
- * result equals head_naive within float32 rounding, not bit for bit (bound and test:
- * tests/test_map_dense.c test_settled_head). */
+ * (neighbouring cells mostly share their pattern). The second layer is settled the same
+ * way over the dates (step 4), so per cell the listed units (OPEN + |ON Δ ρ|) cost one
+ * H2-long dot product each and one pass over the dates, instead of H2 × H1 multiply-adds per
+ * date. The sums are regrouped, so the result equals head_naive within float32 rounding,
+ * not bit for bit (bound and test: tests/test_map_dense.c test_settled_head). */
 static void head_settled(const scarp_dense_net *net, scarp_dense_work *w, const float *za, int S, int r, int tw,
                          int n_t, int D, const int32_t *tidx, float *prob, size_t p_stride)
 {
@@ -466,7 +467,7 @@ static void head_settled(const scarp_dense_net *net, scarp_dense_work *w, const 
                 const uint64_t on = mon[(size_t)q * cells + cell], op = mop[(size_t)q * cells + cell];
                 n_on += __builtin_popcountll(on);
                 n_undecided += __builtin_popcountll(op);
-                n_diff += __builtin_popcountll((on ^ rho_t[q]) & ~op & (q == W64 - 1 ? last : ~(uint64_t)0));
+                n_diff += __builtin_popcountll((on ^ rho_t[q]) & ~op); /* no bit past H1 is set in any */
             }
             const int n_off = H1 - n_on - n_undecided;
             /* ref 0: none, 1: every unit, 2: the majority set */
